@@ -1,0 +1,33 @@
+/**
+ * A Principal is one identity a request can be attributed to, written `kind:value`
+ * (`ip:203.0.113.7`, `net:203.0.113.0/24`, `account:…`, `key:…`, `session:…`, `device:…`).
+ * Values of `account`, `key`, `session` and `device` are keyed digests, never the raw
+ * credential: a principal string may land in state, journals and reports.
+ */
+export const PRINCIPAL_KINDS = ['ip', 'net', 'account', 'key', 'session', 'device'] as const
+
+/** One of {@link PRINCIPAL_KINDS}. */
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number]
+
+/** `kind:value`, see {@link PRINCIPAL_KINDS}. */
+export type Principal = string
+
+/** Builds `kind:value`. */
+export function toPrincipal(kind: PrincipalKind, value: string): Principal {
+  return `${kind}:${value}`
+}
+
+/** The kind part of a principal; throws on a string that is not one. */
+export function principalKind(principal: Principal): PrincipalKind {
+  const colon = principal.indexOf(':')
+  const kind = colon > 0 ? principal.slice(0, colon) : ''
+  if (!(PRINCIPAL_KINDS as readonly string[]).includes(kind)) {
+    throw new TypeError(`not a principal (expected kind:value): ${JSON.stringify(principal)}`)
+  }
+  return kind as PrincipalKind
+}
+
+/** The value part of a principal (everything after the first colon). */
+export function principalValue(principal: Principal): string {
+  return principal.slice(principal.indexOf(':') + 1)
+}
