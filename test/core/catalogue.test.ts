@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import {
+  bodyExposures,
+  compileCatalogue,
+  parseJsonPath,
+  parseTemplate,
+  pathExposures,
+  queryParam,
+  selectJsonPath,
+  validateRouteSpec,
+  type RouteSpec,
+} from '../../src/core/catalogue.ts'
+import { HarvestGuardError } from '../../src/core/errors.ts'
+import { FIELD_BIT, fieldClasses } from '../../src/core/exposure.ts'
+
+/** A transparent digest for tests: remembers what it was asked, returns distinct numbers. */
+function recordingKeyer(): { digest: (ns: string, v: string) => number; seen: string[] } {
+  const ids = new Map<string, number>()
+  const seen: string[] = []
+  return {
+    seen,
+    digest(ns, v) {
+      const k = `${ns}:${v}`
+      seen.push(k)
+      let id = ids.get(k)
+      if (id === undefined) ids.set(k, (id = ids.size + 1))
+      return id
+    },
+  }
+}
+
+const specs: RouteSpec[] = [
+  {
+    route: 'GET /api/users/:userId',
+    resource: 'api',
+    ordinal: 'userId',
+    exposes: [
+      { subject: 'user:{userId}', fields: ['id', 'name', 'city'] },
+      { subject: 'user:{userId}', fields: ['phone'], when: 'account' },
+    ],
+  },
+  { route: 'GET /api/users/me', resource: 'api', exposes: [] },
+  {
+    route: 'GET /api/items/:itemId/comments',
+    resource: 'api',
+    exposes: [
+      {
+        each: '$.comments[*]',
+        subject: 'user:{.userId}',
+        fields: { id: '.userId', name: '.nickname', comment: '.text' },
+        count: 3,
+        key: 'comments:{itemId}:{?page}',
+      },
+    ],
+  },
+  { route: 'GET /static/*', resource: 'asset' },
+  {
+    route: 'GET /search',
+    resource: 'page',
+    exposes: [{ subject: 'query:{?q}', fields: ['other'] }],
+  },
+  { route: '* /health', resource: 'other' },
+]
+
+describe('catalogue matching', () => {
+  const catalogue = compileCatalogue(specs)
+
+  it('matches a parameter route and extracts the parameter', () => {
+    const m = catalogue.match('GET', '/api/users/42')
+    assert.equal(m?.route.id, 'GET /api/users/:userId')
+    assert.deepEqual(m?.params, { userId: '42' })
+    assert.equal(m?.route.resource, 'api')
+  })
+
+  it('prefers a static segment over a parameter', () => {
+    assert.equal(catalogue.match('GET', '/api/users/me')?.route.id, 'GET /api/users/me')
+  })
+
+  it('backtracks from a static branch that dead-ends', () => {
+    const c = compileCatalogue([{ route: 'GET /a/b/c' }, { route: 'GET /a/:x/d' }])
+    assert.deepEqual(c.match('GET', '/a/b/d')?.params, { x: 'b' })
+  })
+
+  it('reports the ordinal parameter as a number, or -1 when it is not numeric', () => {
+    assert.equal(catalogue.match('GET', '/api/users/00123')?.ordinal, 123)
+    assert.equal(catalogue.match('GET', '/api/users/abc')?.ordinal, -1)
+    assert.equal(catalogue.match('GET', '/api/items/5/comments')?.ordinal, -1)
+  })
+
+  it('separates the query string and ignores a fragment', () => {
+    const m = catalogue.match('GET', '/api/items/7/comments?page=2#top')
+    assert.equal(m?.query, 'page=2')
+    assert.deepEqual(m?.params, { itemId: '7' })
+  })
+
+  it('matches a tail wildcard with any number of segments', () => {
+    assert.equal(catalogue.match('GET', '/static/js/app.js')?.params['*'], 'js/app.js')
+    assert.equal(catalogue.match('GET', '/static')?.route.resource, 'asset')
+  })
+
+  it('tolerates trailing and doubled slashes, case and percent-encoding in static segments', () => {
+    for (const p of ['/api/users/42/', '//api//users/42', '/API/Users/42', '/api/%75sers/42']) {
+      assert.equal(catalogue.match('GET', p)?.route.id, 'GET /api/users/:userId', p)
+    }
+  })
+
+  it('percent-decodes parameters and survives malformed encoding', () => {
+    assert.equal(catalogue.match('GET', '/api/users/a%20b')?.params['userId'], 'a b')
+    assert.equal(catalogue.match('GET', '/api/users/%E0%A4%A')?.params['userId'], '%E0%A4%A')
+  })
+
+  it('lets HEAD use GET routes and a * method match anything', () => {
+    assert.equal(catalogue.match('head', '/api/users/1')?.route.method, 'GET')
+    assert.equal(catalogue.match('DELETE', '/health')?.route.id, '* /health')
+    assert.equal(catalogue.match('POST', '/api/users/1'), undefined)
+  })
+
+  it('returns undefined for unknown paths', () => {
+    assert.equal(catalogue.match('GET', '/nothing/here'), undefined)
+    assert.equal(compileCatalogue([]).match('GET', '/'), undefined)
+  })
+
+  it('never throws on arbitrary method and path strings', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (method, path) => {
+        const m = catalogue.match(method, path)
+        assert.ok(m === undefined || typeof m.route.id === 'string')
+      }),
+    )
+  })
+})
+
+describe('catalogue exposures', () => {
+  const catalogue = compileCatalogue(specs)
+
+  it('merges rules naming the same subject and honours when: account', () => {
+    const m = catalogue.match('GET', '/api/users/42')!
+    const k1 = recordingKeyer()
+    const anon = pathExposures(m, k1.digest, false)
+    assert.equal(anon.length, 1)
+    assert.deepEqual(fieldClasses(anon[0]!.fields), ['id', 'name', 'city'])
+    assert.deepEqual(k1.seen, ['user:42'])
+    const withAccount = pathExposures(m, recordingKeyer().digest, true)
+    assert.equal(withAccount.length, 1)
+    assert.deepEqual(fieldClasses(withAccount[0]!.fields), ['id', 'phone', 'name', 'city'])
+  })
+
+  it('numbers count/key records for body-less feeders', () => {
+    const m = catalogue.match('GET', '/api/items/9/comments?page=2')!
+    const k = recordingKeyer()
+    const exposures = pathExposures(m, { digest: k.digest }, false)
+    assert.equal(exposures.length, 3)
+    assert.deepEqual(k.seen, ['comments:9:2#0', 'comments:9:2#1', 'comments:9:2#2'])
+    assert.equal(exposures[0]!.fields, FIELD_BIT.id | FIELD_BIT.name | FIELD_BIT.comment)
+  })
+
+  it('renders a missing query parameter of a key as empty', () => {
+    const k = recordingKeyer()
+    pathExposures(catalogue.match('GET', '/api/items/9/comments')!, k.digest, false)
+    assert.equal(k.seen[0], 'comments:9:#0')
+  })
+
+  it('drops a subject whose query parameter is missing', () => {
+    const k = recordingKeyer()
+    assert.equal(pathExposures(catalogue.match('GET', '/search')!, k.digest, false).length, 0)
+    assert.equal(pathExposures(catalogue.match('GET', '/search?q=a+b')!, k.digest, false).length, 1)
+    assert.deepEqual(k.seen, ['query:a b'])
+  })
+
+  it('extracts one record per body element with the fields present', () => {
+    const m = catalogue.match('GET', '/api/items/9/comments')!
+    const k = recordingKeyer()
+    const body = {
+      comments: [
+        { userId: 1, nickname: 'a', text: 'hi' },
+        { userId: 2, nickname: '', text: 'yo' },
+        { userId: 1, text: 'again' },
+        { nickname: 'no id' },
+        'not an object',
+      ],
+    }
+    const exposures = bodyExposures(m, body, k.digest, false)
+    assert.equal(exposures.length, 2)
+    assert.deepEqual(fieldClasses(exposures[0]!.fields), ['id', 'name', 'comment'])
+    assert.deepEqual(fieldClasses(exposures[1]!.fields), ['id', 'comment'])
+    assert.deepEqual(new Set(k.seen), new Set(['user:1', 'user:2']))
+  })
+
+  it('finds nothing in a body of the wrong shape', () => {
+    const m = catalogue.match('GET', '/api/items/9/comments')!
+    for (const body of [null, 3, 'x', [], { comments: 'no' }, { comments: [null] }]) {
+      assert.deepEqual(bodyExposures(m, body, recordingKeyer().digest, false), [])
+    }
+  })
+})
+
+describe('catalogue validation', () => {
+  it('accepts the example catalogue', () => {
+    for (const s of specs) assert.deepEqual(validateRouteSpec(s), [])
+  })
+
+  it('names the path of every problem in a route', () => {
+    const issues = validateRouteSpec({
+      route: 'GET /api/users/:id',
+      ordinal: 'userId',
+      exposes: [
+        { subject: 'user:{userId}', fields: ['id', 'bogus' as 'id'] },
+        { subject: '{x}:y', fields: ['id'] },
+        { subject: 'user:{.id}', fields: { id: '.id' } },
+        { subject: 'user:{id}', fields: ['id'], each: 'comments', count: 0 },
+      ],
+    })
+    const paths = issues.map((i) => i.path.join('.'))
+    assert.deepEqual(paths, [
+      'ordinal',
+      'exposes.0.subject',
+      'exposes.0.fields.1',
+      'exposes.1.subject',
+      'exposes.2.subject',
+      'exposes.2.fields',
+      'exposes.3.each',
+      'exposes.3.count',
+      'exposes.3.count',
+    ])
+  })
+
+  it('rejects malformed route lines', () => {
+    for (const route of [
+      'GET',
+      '/x',
+      'GET x',
+      'GET /a/*/b',
+      'GET /a/:b/:b',
+      'GET /a:b',
+      'get? /x',
+    ]) {
+      assert.equal(validateRouteSpec({ route }).length, 1, route)
+    }
+  })
+
+  it('refuses to compile an invalid or duplicated catalogue with HG_ROUTE_INVALID', () => {
+    assert.throws(
+      () => compileCatalogue([{ route: 'GET /a/:x' }, { route: 'get /A/:y/' }]),
+      (e: unknown) => e instanceof HarvestGuardError && e.code === 'HG_ROUTE_INVALID',
+    )
+    assert.throws(() => compileCatalogue([{ route: 'nope' }]), HarvestGuardError)
+  })
+
+  it('parses templates and JSON paths, or says what is wrong', () => {
+    const t = parseTemplate('comments:{itemId}:{?page}')
+    assert.ok(typeof t !== 'string')
+    assert.equal(t.namespace, 'comments')
+    assert.deepEqual(
+      t.parts.map((p) => p.kind),
+      ['param', 'text', 'query'],
+    )
+    for (const bad of ['nocolon', ':x', 'a:{', 'a:}', 'a:{b c}', 'a:']) {
+      assert.equal(typeof parseTemplate(bad), 'string', bad)
+    }
+    const p = parseJsonPath("$.a['b c'][0][*]")
+    assert.ok(typeof p !== 'string')
+    assert.deepEqual(selectJsonPath({ a: { 'b c': [[1, 2], [3]] } }, p), [1, 2])
+    for (const bad of ['a', '$.', '$[x]', '$[1', '$..a']) {
+      assert.equal(typeof parseJsonPath(bad), 'string', bad)
+    }
+    assert.equal(typeof parseJsonPath('$.x', true), 'string')
+  })
+
+  it('reads the first value of a query parameter', () => {
+    assert.equal(queryParam('a=1&b=2&a=3', 'a'), '1')
+    assert.equal(queryParam('flag&x=%41', 'flag'), '')
+    assert.equal(queryParam('x=%41', 'x'), 'A')
+    assert.equal(queryParam('', 'x'), undefined)
+  })
+})
