@@ -157,7 +157,7 @@ function flatten(
       // A branch whose top-level type matched is what the operator meant; report its issues.
       const close = issue.errors
         .filter((branch) => !branch.some((i) => i.path.length === 0 && i.code === 'invalid_type'))
-        .sort((a, b) => a.length - b.length)
+        .toSorted((a, b) => a.length - b.length)
       if (close.length > 0 && (close.length === 1 || close[0]!.length < close[1]!.length)) {
         out.push(...flatten(close[0]!, data, path))
         continue
@@ -259,7 +259,7 @@ export function parseConfig(
   const result = configSchema.safeParse(data, { error: errorMap, reportInput: false })
   if (!result.success) {
     const issues = flatten(result.error.issues, data).map((r) => toIssue(fileName, doc, counter, r))
-    throw new ConfigError(issues.sort(byPosition))
+    throw new ConfigError(issues.toSorted(byPosition))
   }
   const env = options.env ?? process.env
   const secretIssues: RawIssue[] = []
@@ -317,7 +317,7 @@ export function parseConfig(
       : resolve(parsed.server.adminToken, ['server', 'adminToken'])
   if (secretIssues.length > 0) {
     throw new ConfigError(
-      secretIssues.map((r) => toIssue(fileName, doc, counter, r)).sort(byPosition),
+      secretIssues.map((r) => toIssue(fileName, doc, counter, r)).toSorted(byPosition),
     )
   }
   const config = {

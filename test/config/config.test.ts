@@ -168,16 +168,16 @@ describe('loadConfigFile', () => {
   })
 })
 
-describe('config parsing never crashes', () => {
-  const onlyConfigError = (text: string): void => {
-    try {
-      parseConfig(text, 'fuzz.yaml', { env })
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e
-      for (const issue of e.issues) assert.ok(issue.code.startsWith('HG_CONFIG_'))
-    }
+const onlyConfigError = (text: string): void => {
+  try {
+    parseConfig(text, 'fuzz.yaml', { env })
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    for (const issue of e.issues) assert.ok(issue.code.startsWith('HG_CONFIG_'))
   }
+}
 
+describe('config parsing never crashes', () => {
   it('accepts or rejects arbitrary text with a ConfigError only', () => {
     fc.assert(fc.property(fc.string({ maxLength: 300 }), onlyConfigError), { numRuns: 500 })
   })

@@ -19,6 +19,8 @@ function expectations(text: string): { code: string; path: string }[] {
   }))
 }
 
+const key = (x: { code: string; path: string }): string => `${x.code} ${x.path}`
+
 describe('config fixtures', () => {
   for (const name of readdirSync(join(DIR, 'good'))) {
     it(`accepts good/${name}`, () => {
@@ -37,8 +39,7 @@ describe('config fixtures', () => {
         (e: unknown) => {
           assert.ok(e instanceof ConfigError, String(e))
           const got = e.issues.map((i) => ({ code: i.code, path: i.path }))
-          const key = (x: { code: string; path: string }): string => `${x.code} ${x.path}`
-          assert.deepEqual(got.map(key).sort(), expected.map(key).sort(), e.message)
+          assert.deepEqual(got.map(key).toSorted(), expected.map(key).toSorted(), e.message)
           for (const issue of e.issues) {
             assert.equal(issue.file, file)
             assert.ok(issue.line > 0, `no line for ${issue.path}: ${e.message}`)
