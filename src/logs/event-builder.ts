@@ -1,0 +1,331 @@
+/**
+ * Turns parsed log lines into Events: principals (address, network, the user field as an account
+ * or key, a device from the user agent), client anomalies a log can show (automation or missing
+ * user agent, referer present) and exposures from the route catalogue's `count`/`key` and path
+ * rules (logs carry no bodies).
+ *
+ * Per line the work is a few interned lookups by bytes; strings are decoded once per distinct
+ * address, user, agent and path, and every keyed digest is cached the same way.
+ */
+import { isbot } from 'isbot'
+import { ANOMALY, type Client, type Event, type ResourceKind } from '../core/event.ts'
+import { digestHex, type Exposure } from '../core/exposure.ts'
+import type { Keyer } from '../core/ports.ts'
+import type { Principal } from '../core/principal.ts'
+import { pathExposures, type Catalogue } from '../core/catalogue.ts'
+import { ByteInterner } from './byte-interner.ts'
+import type { ParsedLine } from './parsed-line.ts'
+
+/** What the combined `$remote_user` field holds. */
+export const USER_FIELD_KINDS = ['ignore', 'account', 'key', 'auto'] as const
+/** One of {@link USER_FIELD_KINDS}. */
+export type UserFieldKind = (typeof USER_FIELD_KINDS)[number]
+
+/** Options of {@link createEventBuilder}. */
+export interface EventBuilderOptions {
+  /** Digests accounts, keys, devices and subjects. */
+  readonly keyer: Keyer
+  /** Route catalogue; without one no exposure is counted and routes stay ''. */
+  readonly catalogue?: Catalogue | undefined
+  /**
+   * What `$remote_user` is: an account ID, an API-key ID, `auto` (a key when it matches
+   * `keyPattern`, else an account) or `ignore`d. @default 'ignore'
+   */
+  readonly user?: UserFieldKind | undefined
+  /** With `user: auto`, user values matching this are API keys. @default /^(key|pk|ak|partner)[-_:]/i */
+  readonly keyPattern?: RegExp | undefined
+  /** Adds a `device:` principal digested from the user agent. @default true */
+  readonly device?: boolean | undefined
+}
+
+const STATIC_EXT = new Set(
+  'css js mjs map png jpg jpeg gif webp avif svg ico woff woff2 ttf otf eot mp4 webm mp3'.split(
+    ' ',
+  ),
+)
+
+/**
+ * Whether the path in `buf[s, e)` names a static file by its extension, read from the bytes: on
+ * a shop most lines are assets with unique paths (thumbnails per item), so they must not cost
+ * a string, a cache entry or a route match each.
+ */
+function isStaticPath(buf: Uint8Array, s: number, e: number): boolean {
+  let end = e
+  for (let i = s; i < e; i++) {
+    const c = buf[i]
+    if (c === 63 || c === 35) {
+      end = i
+      break
+    }
+  }
+  let dot = -1
+  for (let i = end - 1; i > s && i >= end - 6; i--) {
+    const c = buf[i] as number
+    if (c === 46) {
+      dot = i
+      break
+    }
+    if (c === 47) return false
+  }
+  if (dot < 0) return false
+  let ext = ''
+  for (let i = dot + 1; i < end; i++) ext += String.fromCharCode((buf[i] as number) | 0x20)
+  return STATIC_EXT.has(ext)
+}
+
+type SliceBuffer = Buffer & { latin1Slice?: (start: number, end: number) => string }
+
+/** Decodes `buf[s, e)` as latin1 without a view object when `buf` is a Buffer. */
+export function latin1(buf: Uint8Array, s: number, e: number): string {
+  const b = buf as SliceBuffer
+  if (typeof b.latin1Slice === 'function') return b.latin1Slice(s, e)
+  return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('latin1')
+}
+
+interface IpEntry {
+  readonly ip: string
+  readonly principals: readonly Principal[]
+  // last (user, agent) seen from this address and the principal list / clients built for them:
+  // one visitor's lines come in runs, so most lines reuse them
+  lastUser: UserEntry | undefined
+  lastUa: UaEntry | undefined
+  lastPrincipals: readonly Principal[]
+  clientRef: Client | undefined
+  clientNoRef: Client | undefined
+}
+
+interface UserEntry {
+  readonly principal: Principal | undefined
+  readonly account: boolean
+}
+
+interface UaEntry {
+  readonly ua: string
+  readonly anomalies: number
+  readonly principal: Principal | undefined
+}
+
+interface PathInfo {
+  readonly route: string
+  readonly resource: ResourceKind
+  readonly ordinal: number
+  exposures: readonly Exposure[] | undefined
+  exposuresWithAccount: readonly Exposure[] | undefined
+  readonly match: ReturnType<Catalogue['match']>
+}
+
+const NO_EXPOSURES: readonly Exposure[] = Object.freeze([])
+const PAGE: PathInfo = Object.freeze({
+  route: '',
+  resource: 'page',
+  ordinal: -1,
+  exposures: NO_EXPOSURES,
+  exposuresWithAccount: NO_EXPOSURES,
+  match: undefined,
+})
+const ASSET: PathInfo = Object.freeze({
+  route: '',
+  resource: 'asset',
+  ordinal: -1,
+  exposures: NO_EXPOSURES,
+  exposuresWithAccount: NO_EXPOSURES,
+  match: undefined,
+})
+
+/** Builds an Event from a parsed line; reuse one builder for a whole analysis (its caches). */
+export interface EventBuilder {
+  build(line: ParsedLine): Event
+}
+
+/** IPv4 /24 or IPv6 /48 of an address, '' when it is not one. */
+export function networkOf(ip: string): string {
+  const dot = ip.lastIndexOf('.')
+  if (dot > 0 && ip.indexOf(':') < 0) {
+    if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip)) return ''
+    return `${ip.slice(0, dot)}.0/24`
+  }
+  if (ip.indexOf(':') < 0) return ''
+  const words = expandV6(ip)
+  if (words === undefined) return ''
+  return `${words[0]}:${words[1]}:${words[2]}::/48`
+}
+
+function expandV6(ip: string): string[] | undefined {
+  let s = ip
+  const pct = s.indexOf('%')
+  if (pct >= 0) s = s.slice(0, pct)
+  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1)
+  const halves = s.split('::')
+  if (halves.length > 2) return undefined
+  const head = halves[0] === '' ? [] : (halves[0] as string).split(':')
+  const tail = halves.length === 2 && halves[1] !== '' ? (halves[1] as string).split(':') : []
+  // a dotted IPv4 tail (::ffff:1.2.3.4) counts as two words
+  const last = tail.length > 0 ? tail[tail.length - 1] : head[head.length - 1]
+  const v4tail = last !== undefined && last.includes('.') ? 1 : 0
+  const fill = 8 - head.length - tail.length - v4tail
+  if (halves.length === 1 ? fill !== 0 : fill < 1) return undefined
+  const words = [
+    ...head,
+    ...Array.from<string>({ length: halves.length === 2 ? fill : 0 }).fill('0'),
+    ...tail,
+  ]
+  const out: string[] = []
+  for (const w of words.slice(0, 3)) {
+    if (!/^[0-9a-f]{1,4}$/i.test(w)) return undefined
+    out.push(parseInt(w, 16).toString(16))
+  }
+  return out
+}
+
+/** Creates an {@link EventBuilder}. */
+export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
+  const { keyer, catalogue } = options
+  const userKind = options.user ?? 'ignore'
+  const keyPattern = options.keyPattern ?? /^(key|pk|ak|partner)[-_:]/i
+  const withDevice = options.device ?? true
+
+  const ips = new ByteInterner<IpEntry>((buf, s, e) => {
+    const ip = latin1(buf, s, e)
+    const net = networkOf(ip)
+    const principals = net === '' ? [`ip:${ip}`] : [`ip:${ip}`, `net:${net}`]
+    return {
+      ip,
+      principals,
+      lastUser: undefined,
+      lastUa: undefined,
+      lastPrincipals: principals,
+      clientRef: undefined,
+      clientNoRef: undefined,
+    }
+  })
+  const users = new ByteInterner<UserEntry>((buf, s, e) => {
+    const value = Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8')
+    if (userKind === 'ignore' || value === '-' || value === '')
+      return { principal: undefined, account: false }
+    const kind = userKind === 'auto' ? (keyPattern.test(value) ? 'key' : 'account') : userKind
+    return {
+      principal: `${kind}:${digestHex(keyer.digest(kind, value))}`,
+      account: kind === 'account',
+    }
+  }, 1 << 20)
+  const agents = new ByteInterner<UaEntry>((buf, s, e) => {
+    const ua = latin1(buf, s, e)
+    const anomalies = ua === '' ? ANOMALY.noUserAgent : isbot(ua) ? ANOMALY.automationAgent : 0
+    return {
+      ua,
+      anomalies,
+      principal:
+        withDevice && ua !== ''
+          ? `device:${digestHex(keyer.digest('device', `ua|${ua}`))}`
+          : undefined,
+    }
+  }, 65_536)
+  const methods = new ByteInterner<string>(
+    (buf, s, e) => latin1(buf, s, e).toUpperCase() || '-',
+    256,
+  )
+  const noUa: UaEntry = { ua: '', anomalies: 0, principal: undefined }
+  const noUser: UserEntry = { principal: undefined, account: false }
+
+  // Paths repeat (items, pages, assets): route matching and subject digests are cached per path.
+  let paths = new Map<string, PathInfo>()
+  const PATH_CACHE = 200_000
+  // Static files skip route matching unless the catalogue declares asset routes.
+  const assetRoutes = catalogue?.routes.some((r) => r.resource === 'asset') ?? false
+  const keyerFn = (ns: string, v: string): number => keyer.digest(ns, v)
+
+  function pathInfo(method: string, path: string): PathInfo {
+    if (catalogue === undefined || catalogue.routes.length === 0) return PAGE
+    const cacheKey = method === 'GET' ? path : `${method} ${path}`
+    let info = paths.get(cacheKey)
+    if (info !== undefined) return info
+    const match = catalogue?.match(method, path)
+    if (match !== undefined) {
+      info = {
+        route: match.route.id,
+        resource: match.route.resource,
+        ordinal: match.ordinal,
+        exposures: undefined,
+        exposuresWithAccount: undefined,
+        match,
+      }
+    } else {
+      info = {
+        route: '',
+        resource: 'page',
+        ordinal: -1,
+        exposures: NO_EXPOSURES,
+        exposuresWithAccount: NO_EXPOSURES,
+        match: undefined,
+      }
+    }
+    if (paths.size >= PATH_CACHE) paths = new Map()
+    paths.set(cacheKey, info)
+    return info
+  }
+
+  return {
+    build(line: ParsedLine): Event {
+      const buf = line.buf
+      const ipE = ips.get(buf, line.ipStart, line.ipEnd)
+      const userLen = line.userEnd - line.userStart
+      const userE =
+        userKind === 'ignore' || userLen === 0 || (userLen === 1 && buf[line.userStart] === 45)
+          ? noUser
+          : users.get(buf, line.userStart, line.userEnd)
+      const uaE = line.uaEnd > line.uaStart ? agents.get(buf, line.uaStart, line.uaEnd) : noUa
+      let principals = ipE.lastPrincipals
+      if (ipE.lastUser !== userE || ipE.lastUa !== uaE) {
+        const list = ipE.principals.slice()
+        if (userE.principal !== undefined) list.push(userE.principal)
+        if (uaE.principal !== undefined) list.push(uaE.principal)
+        principals = list
+        ipE.lastUser = userE
+        ipE.lastUa = uaE
+        ipE.lastPrincipals = list
+        ipE.clientRef = undefined
+        ipE.clientNoRef = undefined
+      }
+      let client = line.referer ? ipE.clientRef : ipE.clientNoRef
+      if (client === undefined) {
+        client = {
+          ip: ipE.ip,
+          userAgent: uaE.ua,
+          referer: line.referer,
+          anomalies: line.hasUserAgent ? (uaE === noUa ? ANOMALY.noUserAgent : uaE.anomalies) : 0,
+        }
+        if (line.referer) ipE.clientRef = client
+        else ipE.clientNoRef = client
+      }
+      const method =
+        line.methodEnd > line.methodStart ? methods.get(buf, line.methodStart, line.methodEnd) : '-'
+      const path = latin1(buf, line.targetStart, line.targetEnd)
+      const info =
+        !assetRoutes && isStaticPath(buf, line.targetStart, line.targetEnd)
+          ? ASSET
+          : pathInfo(method, path)
+      let exposures: readonly Exposure[] = NO_EXPOSURES
+      // a response that failed disclosed nothing
+      if (info.match !== undefined && line.status < 400) {
+        if (userE.account) {
+          exposures = info.exposuresWithAccount ??= pathExposures(info.match, keyerFn, true)
+        } else {
+          exposures = info.exposures ??= pathExposures(info.match, keyerFn, false)
+        }
+      }
+      return {
+        timeMs: line.timeMs,
+        method,
+        route: info.route,
+        path,
+        status: line.status,
+        bytes: line.bytes,
+        resource: info.resource,
+        principals,
+        exposures,
+        client,
+        ordinal: info.ordinal,
+      }
+    },
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * Collects what a forensic report needs while events stream through the engine: per identity
+ * (an address with the account or key it used) requests, active span, distinct records and a
+ * coarse series of the cumulative count; and the engine's decisions per actor. At the end,
+ * identities are grouped into the engine's actors and each actor gets a verdict.
+ */
+import { actionRank, type Action, type Decision, type Reading } from '../core/decision.ts'
+import type { Event } from '../core/event.ts'
+import type { FieldClass } from '../core/exposure.ts'
+import type { Principal } from '../core/principal.ts'
+import { RecordCounter } from './record-counter.ts'
+
+/** What an actor is judged to be. */
+export const VERDICTS = ['harvester', 'suspect', 'benign'] as const
+/** One of {@link VERDICTS}. */
+export type Verdict = (typeof VERDICTS)[number]
+
+/** Options of {@link ReportCollector}. */
+export interface CollectorOptions {
+  /** Weakest action that makes an actor a harvester. @default 'throttle' */
+  readonly harvesterAt?: Action | undefined
+  /** Weakest action that makes an actor a suspect. @default 'observe' */
+  readonly suspectAt?: Action | undefined
+}
+
+interface Identity {
+  readonly key: string
+  readonly ip: Principal
+  readonly user: Principal | undefined
+  readonly others: Set<Principal>
+  requests: number
+  firstMs: number
+  lastMs: number
+  readonly records: RecordCounter
+  /** [timeMs, cumulative distinct records] at growth steps of ~5%. */
+  readonly series: number[]
+  nextMark: number
+  sinceCheck: number
+}
+
+interface ActorDecisions {
+  strongest: Decision
+  firstFlaggedMs: number
+}
+
+/** One actor of the report. */
+export interface ActorReport {
+  readonly id: string
+  readonly verdict: Verdict
+  readonly action: Action
+  readonly score: number
+  readonly principals: Record<'ip' | 'net' | 'account' | 'key' | 'device' | 'session', string[]>
+  readonly distinctRecords: number
+  readonly byField: Partial<Record<FieldClass, number>>
+  readonly requests: number
+  readonly firstSeenMs: number
+  readonly lastSeenMs: number
+  /** Time of the first decision at the verdict's level, NaN when benign. */
+  readonly firstFlaggedMs: number
+  readonly reasons: readonly Reading[]
+  /** Linked identities with the engine's note on why. */
+  readonly linked: readonly { readonly principal: Principal; readonly note: string }[]
+  /** Flat pairs [t0, n0, t1, n1, …]: cumulative distinct records over time (sum over identities). */
+  readonly series: readonly number[]
+}
+
+/** Accumulates events and decisions; {@link ReportCollector.actors} builds the actor list. */
+export class ReportCollector {
+  readonly #identities = new Map<string, Identity>()
+  readonly #actorOf = new Map<Principal, string>()
+  readonly #decisions = new Map<string, ActorDecisions>()
+  readonly #harvesterRank: number
+  readonly #suspectRank: number
+  #lastPrincipals: readonly Principal[] | undefined
+  #lastIdentity: Identity | undefined
+
+  constructor(options: CollectorOptions = {}) {
+    this.#harvesterRank = actionRank(options.harvesterAt ?? 'throttle')
+    this.#suspectRank = actionRank(options.suspectAt ?? 'observe')
+  }
+
+  /** Number of identities tracked. */
+  get identities(): number {
+    return this.#identities.size
+  }
+
+  /** Accounts one event. */
+  addEvent(event: Event): void {
+    let id: Identity
+    if (event.principals === this.#lastPrincipals) id = this.#lastIdentity as Identity
+    else {
+      id = this.#identity(event.principals)
+      this.#lastPrincipals = event.principals
+      this.#lastIdentity = id
+    }
+    id.requests++
+    const t = event.timeMs
+    if (t < id.firstMs) id.firstMs = t
+    if (t > id.lastMs) id.lastMs = t
+    const exposures = event.exposures
+    if (exposures.length === 0) return
+    const records = id.records
+    for (let i = 0; i < exposures.length; i++) {
+      const e = exposures[i] as Event['exposures'][number]
+      records.add(e.subject, e.fields)
+    }
+    // the sketch estimate costs a pass over its registers: look at it every 64 events only
+    if (records.exact || ++id.sinceCheck >= 64) {
+      id.sinceCheck = 0
+      const n = records.total
+      if (n >= id.nextMark) {
+        id.series.push(t, n)
+        id.nextMark = Math.max(n + 1, Math.ceil(n * 1.05))
+      }
+    }
+  }
+
+  #identity(principals: readonly Principal[]): Identity {
+    let ip: Principal = ''
+    let user: Principal | undefined
+    for (const p of principals) {
+      if (p.startsWith('ip:')) ip = p
+      else if (p.startsWith('account:') || p.startsWith('key:')) user = p
+    }
+    const key = user === undefined ? ip : `${ip}|${user}`
+    let id = this.#identities.get(key)
+    if (id === undefined) {
+      id = {
+        key,
+        ip,
+        user,
+        others: new Set(),
+        requests: 0,
+        firstMs: Infinity,
+        lastMs: -Infinity,
+        records: new RecordCounter(),
+        series: [],
+        nextMark: 1,
+        sinceCheck: 0,
+      }
+      this.#identities.set(key, id)
+    }
+    for (const p of principals) if (p !== ip && p !== user) id.others.add(p)
+    return id
+  }
+
+  /** Records one engine decision. */
+  addDecision(d: Decision): void {
+    const actor = this.#actorOf.get(d.principal) ?? d.actor
+    this.#actorOf.set(d.principal, actor)
+    if (!this.#actorOf.has(d.actor)) this.#actorOf.set(d.actor, actor)
+    for (const l of d.linked)
+      if (!this.#actorOf.has(l.principal)) this.#actorOf.set(l.principal, actor)
+    const rank = actionRank(d.action)
+    const prior = this.#decisions.get(actor)
+    const level = rank >= this.#harvesterRank ? 2 : rank >= this.#suspectRank ? 1 : 0
+    if (prior === undefined) {
+      this.#decisions.set(actor, { strongest: d, firstFlaggedMs: level > 0 ? d.timeMs : NaN })
+      return
+    }
+    const priorRank = actionRank(prior.strongest.action)
+    const priorLevel = priorRank >= this.#harvesterRank ? 2 : priorRank >= this.#suspectRank ? 1 : 0
+    if (rank > priorRank || (rank === priorRank && d.score > prior.strongest.score)) {
+      prior.strongest = d
+      // first flagged = the first decision at the level of the final verdict
+      if (level > priorLevel) prior.firstFlaggedMs = d.timeMs
+    }
+  }
+
+  /** The actor of an identity: its account or key's actor, else its address's, else its own. */
+  #actorFor(id: Identity): string {
+    if (id.user !== undefined) {
+      const a = this.#actorOf.get(id.user)
+      if (a !== undefined) return a
+    }
+    const a = this.#actorOf.get(id.ip)
+    if (a !== undefined) return a
+    for (const p of id.others) {
+      if (!p.startsWith('session:')) continue
+      const s = this.#actorOf.get(p)
+      if (s !== undefined) return s
+    }
+    return id.user ?? id.ip
+  }
+
+  /** Every actor with its verdict, harvesters first, then by distinct records. */
+  actors(): ActorReport[] {
+    interface Group {
+      ids: Identity[]
+    }
+    const groups = new Map<string, Group>()
+    for (const id of this.#identities.values()) {
+      const actor = this.#actorFor(id)
+      let g = groups.get(actor)
+      if (g === undefined) groups.set(actor, (g = { ids: [] }))
+      g.ids.push(id)
+    }
+    const out: ActorReport[] = []
+    for (const [actor, g] of groups) {
+      const sets = {
+        ip: new Set<string>(),
+        net: new Set<string>(),
+        account: new Set<string>(),
+        key: new Set<string>(),
+        device: new Set<string>(),
+        session: new Set<string>(),
+      }
+      const add = (p: Principal): void => {
+        const colon = p.indexOf(':')
+        const kind = p.slice(0, colon) as keyof typeof sets
+        sets[kind]?.add(p.slice(colon + 1))
+      }
+      const records = new RecordCounter()
+      let requests = 0
+      let first = Infinity
+      let last = -Infinity
+      for (const id of g.ids) {
+        add(id.ip)
+        if (id.user !== undefined) add(id.user)
+        for (const p of id.others) add(p)
+        records.merge(id.records)
+        requests += id.requests
+        if (id.firstMs < first) first = id.firstMs
+        if (id.lastMs > last) last = id.lastMs
+      }
+      const d = this.#decisions.get(actor)
+      const rank = d === undefined ? -1 : actionRank(d.strongest.action)
+      const verdict: Verdict =
+        rank >= this.#harvesterRank ? 'harvester' : rank >= this.#suspectRank ? 'suspect' : 'benign'
+      out.push({
+        id: actor,
+        verdict,
+        action: d?.strongest.action ?? 'allow',
+        score: d?.strongest.score ?? 0,
+        principals: {
+          ip: [...sets.ip],
+          net: [...sets.net],
+          account: [...sets.account],
+          key: [...sets.key],
+          device: [...sets.device],
+          session: [...sets.session],
+        },
+        distinctRecords: records.total,
+        byField: records.byField(),
+        requests,
+        firstSeenMs: first,
+        lastSeenMs: last,
+        firstFlaggedMs: verdict === 'benign' ? NaN : (d?.firstFlaggedMs ?? NaN),
+        reasons: d?.strongest.readings ?? [],
+        linked: d?.strongest.linked ?? [],
+        series: g.ids.length === 1 ? (g.ids[0] as Identity).series : mergeSeries(g.ids),
+      })
+    }
+    const order = { harvester: 0, suspect: 1, benign: 2 }
+    out.sort(
+      (a, b) =>
+        order[a.verdict] - order[b.verdict] ||
+        b.distinctRecords - a.distinctRecords ||
+        b.requests - a.requests ||
+        (a.id < b.id ? -1 : 1),
+    )
+    return out
+  }
+}
+
+/** Sums the step series of several identities into one cumulative series. */
+function mergeSeries(ids: readonly Identity[]): number[] {
+  const points: [number, number, number][] = [] // time, identity index, value
+  ids.forEach((id, k) => {
+    for (let i = 0; i < id.series.length; i += 2)
+      points.push([id.series[i] as number, k, id.series[i + 1] as number])
+  })
+  points.sort((a, b) => a[0] - b[0])
+  const current = Array.from<number>({ length: ids.length }).fill(0)
+  let sum = 0
+  const out: number[] = []
+  for (const [t, k, v] of points) {
+    sum += v - (current[k] as number)
+    current[k] = v
+    const n = out.length
+    if (n >= 2 && out[n - 2] === t) out[n - 1] = sum
+    else out.push(t, sum)
+  }
+  // keep the chart light: at most ~400 points
+  if (out.length > 800) {
+    const step = Math.ceil(out.length / 2 / 400)
+    const thin: number[] = []
+    for (let i = 0; i < out.length; i += 2 * step) thin.push(out[i] as number, out[i + 1] as number)
+    thin.push(out[out.length - 2] as number, out[out.length - 1] as number)
+    return thin
+  }
+  return out
+}
