@@ -145,3 +145,12 @@ export function zeros(length: number): number[] {
   // eslint-disable-next-line unicorn/no-new-array -- the exact capacity is the point
   return new Array<number>(length).fill(0)
 }
+
+/**
+ * Next capacity of a full list of `n` entries: one more while tiny, then 1.5x. Idle principals
+ * hold a handful of entries, so slack there is what their memory is made of; growth by half
+ * keeps the copying amortised O(1) an entry for the busy ones.
+ */
+export function grownCapacity(n: number): number {
+  return n + (n < 4 ? 1 : n >>> 1)
+}

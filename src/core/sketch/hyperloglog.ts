@@ -1,6 +1,6 @@
 import { HarvestGuardError } from '../errors.ts'
 import type { Digest } from '../exposure.ts'
-import { ByteReader, ByteWriter, SKETCH_MISMATCH, zeros } from './bytes.ts'
+import { ByteReader, ByteWriter, SKETCH_MISMATCH, grownCapacity, zeros } from './bytes.ts'
 
 /** Code of a sketch constructed with options out of range. */
 export const SKETCH_OPTIONS = 'HG_SKETCH_OPTIONS'
@@ -158,7 +158,7 @@ export class HyperLogLog {
   readonly precision: number
   #limit: number
   // Sorted mixed hashes; the array's length is its capacity, #n the entries in use. Capacity is
-  // managed by hand (doubling from 1) because V8's push growth adds 16 spare slots, which would
+  // managed by hand (see grownCapacity) because V8's push growth adds 16 spare slots, which would
   // triple the cost of an idle sketch.
   #sparse: number[] | undefined = undefined
   #n = 0
@@ -241,7 +241,7 @@ export class HyperLogLog {
   }
 
   #grow(list: number[], n: number): number[] {
-    const next = zeros(n * 2)
+    const next = zeros(grownCapacity(n))
     for (let i = 0; i < n; i++) next[i] = list[i] as number
     for (let i = n; i < next.length; i++) next[i] = 0
     this.#sparse = next

@@ -1,6 +1,6 @@
 import { HarvestGuardError } from '../errors.ts'
 import type { Digest } from '../exposure.ts'
-import { ByteReader, ByteWriter, SKETCH_MISMATCH, zeros } from './bytes.ts'
+import { ByteReader, ByteWriter, SKETCH_MISMATCH, grownCapacity, zeros } from './bytes.ts'
 import {
   HyperLogLog,
   MAX_PRECISION,
@@ -409,7 +409,7 @@ export class WindowedDistinct {
       this.#list = [hash, u]
     } else {
       if (2 * n === list.length) {
-        const next = zeros(4 * n)
+        const next = zeros(2 * grownCapacity(n))
         for (let i = 0; i < 2 * n; i++) next[i] = list[i] as number
         for (let i = 2 * n; i < next.length; i++) next[i] = 0
         list = next
@@ -694,7 +694,7 @@ export class WindowedCounter {
       }
     }
     if (2 * pairs === list.length) {
-      const next = zeros(4 * pairs)
+      const next = zeros(2 * grownCapacity(pairs))
       for (let i = 0; i < 2 * pairs; i++) next[i] = list[i] as number
       for (let i = 2 * pairs; i < next.length; i++) next[i] = 0
       list = next
