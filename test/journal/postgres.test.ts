@@ -158,11 +158,11 @@ describe('PostgresJournal', { skip }, () => {
   })
 
   it('writes in batches of batchSize without waiting for the timer', async () => {
-    const before = journal.stats.written
+    const writtenBefore = journal.stats.written
     for (let i = 0; i < 7; i++)
       journal.recordDecision(decision({ actor: 'batch', timeMs: 2e12 + i }))
     await journal.flush()
-    assert.equal(journal.stats.written - before, 7)
+    assert.equal(journal.stats.written - writtenBefore, 7)
     assert.equal(journal.stats.buffered, 0)
     assert.equal((await journal.decisions({ actor: 'batch', limit: 100 })).length, 7)
   })
