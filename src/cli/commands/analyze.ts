@@ -1,0 +1,220 @@
+/**
+ * `harvestguard analyze [options] FILES...`: forensics over access logs with the same engine
+ * as the inline guard (time from each line). Prints a terminal summary of the top actors and,
+ * on request, a JSON document (docs/analyze.md), a self-contained HTML page, and journal rows.
+ */
+import { writeFile } from 'node:fs/promises'
+import { Command, Option } from 'commander'
+import { compileCatalogue } from '../../core/catalogue.ts'
+import { ACTIONS, type Action } from '../../core/decision.ts'
+import { HarvestGuardError } from '../../core/errors.ts'
+import type { Journal, Keyer } from '../../core/ports.ts'
+import { defaultConfig, loadConfigFile, type Config } from '../../config/index.ts'
+import { createKeyer } from '../../keyer/index.ts'
+import {
+  JSON_PRESETS,
+  LOG_FORMATS,
+  LOG_ORDERS,
+  openLogSource,
+  USER_FIELD_KINDS,
+  type JsonPreset,
+  type LogFormat,
+  type LogOrder,
+  type LogStats,
+  type UserFieldKind,
+} from '../../logs/index.ts'
+import {
+  analyzeEvents,
+  buildJsonReport,
+  formatTerminalReport,
+  renderHtmlReport,
+  type ActorReport,
+  type AnalysisSummary,
+  type AnalyzeJson,
+  type ObservingEngine,
+} from '../../report/index.ts'
+
+/** Code raised for a bad `analyze` option. */
+export const ANALYZE_OPTION = 'HG_ANALYZE_OPTION'
+
+/** Options of {@link runAnalyze} (the command's flags). */
+export interface AnalyzeOptions {
+  readonly config?: string | undefined
+  readonly json?: string | undefined
+  readonly html?: string | undefined
+  readonly journal?: boolean | undefined
+  readonly follow?: boolean | undefined
+  /** @default 'auto' */
+  readonly format?: LogFormat | undefined
+  readonly jsonPreset?: JsonPreset | undefined
+  /** What `$remote_user` holds. @default 'ignore' */
+  readonly user?: UserFieldKind | undefined
+  readonly keyPattern?: string | undefined
+  /** @default true */
+  readonly device?: boolean | undefined
+  /** @default 'merge' */
+  readonly order?: LogOrder | undefined
+  /** Actors shown in the terminal. @default 10 */
+  readonly top?: number | undefined
+  /** Benign actors written to --json. @default 100 */
+  readonly benignLimit?: number | undefined
+  /** @default 'throttle' */
+  readonly harvesterAt?: Action | undefined
+  /** Progress bar: default on when stderr is a TTY. */
+  readonly progress?: boolean | undefined
+  readonly quiet?: boolean | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/** What `analyze` needs from the engine and journal parts, wired by the CLI. */
+export interface AnalyzeDeps {
+  createEngine(config: Config, keyer: Keyer): ObservingEngine
+  openJournal?(config: Config): Journal
+}
+
+/** Result of {@link runAnalyze}. */
+export interface AnalyzeResult {
+  readonly summary: AnalysisSummary
+  readonly actors: readonly ActorReport[]
+  readonly json: AnalyzeJson
+  readonly terminal: string
+}
+
+function progressBar(stats: LogStats, startMs: number): string {
+  const elapsed = (performance.now() - startMs) / 1000
+  const rate = elapsed > 0 ? stats.lines / elapsed : 0
+  const frac = stats.totalBytes > 0 ? Math.min(1, stats.bytesRead / stats.totalBytes) : 0
+  const width = 24
+  const done = Math.round(frac * width)
+  const eta = frac > 0 && frac < 1 ? (elapsed / frac) * (1 - frac) : 0
+  const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`
+  return `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(frac * 100).toFixed(0)}% ${mb(stats.bytesRead)}/${mb(stats.totalBytes)} ${Math.round(rate).toLocaleString('en-US')} lines/s ETA ${Math.round(eta)}s `
+}
+
+/** Runs an analysis and writes the requested outputs. */
+export async function runAnalyze(
+  files: readonly string[],
+  options: AnalyzeOptions,
+  deps: AnalyzeDeps,
+): Promise<AnalyzeResult> {
+  if (files.length === 0) throw new HarvestGuardError(ANALYZE_OPTION, 'analyze: no log file given (use - for standard input)')
+  const config = options.config === undefined ? defaultConfig() : loadConfigFile(options.config)
+  const keyer = createKeyer(config.secret)
+  const catalogue = compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0])
+  let keyPattern: RegExp | undefined
+  if (options.keyPattern !== undefined) {
+    try {
+      keyPattern = new RegExp(options.keyPattern)
+    } catch (err) {
+      throw new HarvestGuardError(ANALYZE_OPTION, `--key-pattern: ${(err as Error).message}`)
+    }
+  }
+  const source = openLogSource({
+    files,
+    keyer,
+    catalogue,
+    signal: options.signal,
+    follow: options.follow,
+    format: options.format,
+    jsonPreset: options.jsonPreset,
+    user: options.user,
+    keyPattern,
+    device: options.device,
+    order: options.order,
+  })
+  const engine = deps.createEngine(config, keyer)
+  const journal = options.journal === true ? deps.openJournal?.(config) : undefined
+  if (options.journal === true && journal === undefined)
+    throw new HarvestGuardError(ANALYZE_OPTION, '--journal: no journal available')
+  const start = performance.now()
+  const showProgress = options.progress ?? (process.stderr.isTTY === true && options.quiet !== true)
+  let lastDraw = 0
+  const result = await analyzeEvents({
+    batches: source.batches(),
+    engine,
+    journal,
+    harvesterAt: options.harvesterAt,
+    signal: options.signal,
+    onBatch: showProgress
+      ? () => {
+          const now = performance.now()
+          if (now - lastDraw < 200) return
+          lastDraw = now
+          process.stderr.write(progressBar(source.stats, start))
+        }
+      : undefined,
+  })
+  if (showProgress) process.stderr.write(`${progressBar(source.stats, start)}\n`)
+  await journal?.close()
+  const s = source.stats
+  const summary: AnalysisSummary = {
+    files: s.files,
+    formats: s.formats,
+    bytes: s.bytesRead,
+    lines: s.lines,
+    malformed: s.malformed,
+    events: s.events,
+    firstTimeMs: s.firstTimeMs,
+    lastTimeMs: s.lastTimeMs,
+    durationMs: performance.now() - start,
+    malformedSamples: s.samples,
+    issues: s.issues,
+    decisions: result.decisions,
+  }
+  const actors = result.collector.actors()
+  const json = buildJsonReport(summary, actors, { benignLimit: options.benignLimit })
+  const terminal = formatTerminalReport(summary, actors, options.top ?? 10)
+  if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(json, null, 2)}\n`)
+  if (options.html !== undefined) await writeFile(options.html, renderHtmlReport(summary, actors))
+  return { summary, actors, json, terminal }
+}
+
+function positiveInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0)
+      throw new HarvestGuardError(ANALYZE_OPTION, `${name}: expected a non-negative integer, got "${v}"`)
+    return n
+  }
+}
+
+/** The `analyze` command for the CLI router. */
+export function createAnalyzeCommand(deps: AnalyzeDeps): Command {
+  return new Command('analyze')
+    .description('find harvesters in access logs (combined, common, JSON lines; plain or gzip)')
+    .argument('<files...>', 'log files, globs, or - for standard input')
+    .option('-c, --config <file>', 'configuration file (routes, policy, secret)')
+    .option('--json <file>', 'write the report as JSON (schema: docs/analyze.md)')
+    .option('--html <file>', 'write a self-contained HTML report')
+    .option('--journal', 'record decisions in the journal like the inline guard')
+    .option('-f, --follow', 'keep reading as the logs grow (tail -F); Ctrl-C reports')
+    .addOption(new Option('--format <format>', 'log format').choices(LOG_FORMATS).default('auto'))
+    .addOption(new Option('--json-preset <preset>', 'JSON-lines field preset').choices(JSON_PRESETS))
+    .addOption(
+      new Option('--user <kind>', 'what $remote_user holds').choices(USER_FIELD_KINDS).default('ignore'),
+    )
+    .option('--key-pattern <regex>', 'with --user auto: user values that are API keys')
+    .option('--no-device', 'no device principal from the user agent')
+    .addOption(new Option('--order <order>', 'several files: merge by time or one after another').choices(LOG_ORDERS).default('merge'))
+    .option('--top <n>', 'actors shown in detail', positiveInt('--top'), 10)
+    .option('--benign-limit <n>', 'benign actors written to --json', positiveInt('--benign-limit'), 100)
+    .addOption(
+      new Option('--harvester-at <action>', 'weakest action that makes a harvester').choices(ACTIONS).default('throttle'),
+    )
+    .option('-q, --quiet', 'no progress bar, no summary')
+    .action(async (files: string[], opts: Record<string, unknown>) => {
+      const controller = new AbortController()
+      const stop = (): void => controller.abort()
+      process.once('SIGINT', stop)
+      try {
+        const result = await runAnalyze(
+          files,
+          { ...(opts as AnalyzeOptions), signal: controller.signal },
+          deps,
+        )
+        if (opts['quiet'] !== true) process.stdout.write(`${result.terminal}\n`)
+      } finally {
+        process.off('SIGINT', stop)
+      }
+    })
+}
