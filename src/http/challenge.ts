@@ -82,6 +82,10 @@ function step(){for(var e=nonce+5000;nonce<e;nonce++){if(zeros(sha(c+':'+nonce))
 const escapeAttr = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
 
+function same(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+}
+
 /** Creates a challenge; throws `HG_HTTP_CHALLENGE_SECRET` on a missing or short secret. */
 export function createChallenge(options: ChallengeOptions): Challenge {
   if (typeof options.secret !== 'string' || options.secret.length < 16)
@@ -97,8 +101,6 @@ export function createChallenge(options: ChallengeOptions): Challenge {
   const verifyPath = options.verifyPath ?? '/.harvestguard/verify'
   const mac = (text: string): string =>
     createHmac('sha256', secret).update(text).digest('base64url').slice(0, 32)
-  const same = (a: string, b: string): boolean =>
-    a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
 
   return {
     cookieName,

@@ -61,14 +61,23 @@ function lengthOf(res: ServerResponse): number | undefined {
 export function watchResponse(res: ServerResponse, gate: Gate, capBytes: number): void {
   const origWriteHead = res.writeHead
   type Loose = (this: ServerResponse, ...args: unknown[]) => unknown
-  const origWrite = res.write as unknown as Loose
-  const origEnd = res.end as unknown as Loose
+  const rawWrite = res.write as unknown as Loose
+  const rawEnd = res.end as unknown as Loose
+  const call = (fn: Loose, ...args: unknown[]): unknown => {
+    inner = true
+    try {
+      return fn.apply(res, args)
+    } finally {
+      inner = false
+    }
+  }
   let plan: BodyPlan | undefined
   let buffer: BoundedBuffer | undefined
   let holding = false
   let headPending = false
   let bytes = 0
   let finished = false
+  let inner = false
 
   const account = (body: Buffer | undefined, masked: boolean): void => {
     if (finished) return
@@ -105,6 +114,9 @@ export function watchResponse(res: ServerResponse, gate: Gate, capBytes: number)
 
   // writeHead bakes headers at once; defer it so a held body can still fix Content-Length.
   res.writeHead = function writeHead(this: ServerResponse, status: number, ...rest: unknown[]) {
+    // node's own implicit writeHead (from write/end) must go straight through.
+    if (inner)
+      return (origWriteHead as (...a: unknown[]) => ServerResponse).call(res, status, ...rest)
     res.statusCode = status
     const headers = rest[rest.length - 1]
     if (typeof rest[0] === 'string') res.statusMessage = rest[0]
@@ -141,12 +153,12 @@ export function watchResponse(res: ServerResponse, gate: Gate, capBytes: number)
       // Over the cap: give up masking, release what was held and stream the rest.
       holding = false
       flushHead()
-      for (const c of buffer!.take()) origWrite.call(res, c)
-      return origWrite.call(res, buf, callback) as boolean
+      for (const c of buffer!.take()) call(rawWrite, c)
+      return call(rawWrite, buf, callback) as boolean
     }
     if (p.inspect) buffer!.push(buf)
     flushHead()
-    return origWrite.call(res, buf, callback) as boolean
+    return call(rawWrite, buf, callback) as boolean
   } as typeof res.write
 
   res.end = function end(this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
@@ -171,20 +183,20 @@ export function watchResponse(res: ServerResponse, gate: Gate, capBytes: number)
         }
         bytes = out.length
         flushHead()
-        origEnd.call(res, out, callback)
+        call(rawEnd, out, callback)
         account(held, masked !== undefined)
         return this
       }
       holding = false
       flushHead()
-      for (const c of buffer!.take()) origWrite.call(res, c)
-      origEnd.call(res, last, callback)
+      for (const c of buffer!.take()) call(rawWrite, c)
+      call(rawEnd, last, callback)
       account(undefined, false)
       return this
     }
     if (p.inspect && last !== undefined) buffer!.push(last)
     flushHead()
-    origEnd.call(res, last, callback)
+    call(rawEnd, last, callback)
     account(p.inspect && !buffer!.overflowed ? buffer!.concat() : undefined, false)
     return this
   } as typeof res.end

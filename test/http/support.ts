@@ -1,19 +1,14 @@
 // Test helpers for the HTTP feeders: a real keyed digest and an engine double whose verdicts a
 // test sets per principal, recording every event it is fed.
-import { createHmac } from 'node:crypto'
 import type { Action, Decision } from '../../src/core/decision.ts'
 import type { Event } from '../../src/core/event.ts'
 import type { Keyer } from '../../src/core/ports.ts'
 import type { GuardEngine, GuardVerdict } from '../../src/http/index.ts'
+import { createKeyer } from '../../src/keyer/index.ts'
 
-/** HMAC-SHA-256 keyer truncated to 53 bits, like the production one. */
-export function testKeyer(secret = 'test-secret'): Keyer {
-  return {
-    digest(namespace, value) {
-      const d = createHmac('sha256', secret).update(`${namespace}\0${value}`).digest()
-      return d.readUIntBE(0, 6) * 32 + (d[6]! >>> 3)
-    },
-  }
+/** The production keyer (SipHash-2-4 under a test secret). */
+export function testKeyer(secret = 'test-secret-0123456789'): Keyer {
+  return createKeyer(secret)
 }
 
 /** An engine double: verdicts by principal (the strongest wins), events recorded. */
