@@ -154,8 +154,11 @@ describe('JSON lines', () => {
   })
 })
 
+function sample(lines: string[]): Buffer {
+  return Buffer.from(`${lines.join('\n')}\n`)
+}
+
 describe('format detection', () => {
-  const sample = (lines: string[]): Buffer => Buffer.from(`${lines.join('\n')}\n`)
   it('picks combined, common or the JSON preset whose fields are present', () => {
     assert.equal(resolveFormat({}, sample([COMBINED, COMBINED]), 'x').name, 'combined')
     const common = '10.0.0.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.0" 200 3'

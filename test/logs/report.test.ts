@@ -207,27 +207,29 @@ describe('report', () => {
       assert.ok(box !== null && box.width > 500 && box.height > 200)
       const shot = await chart.screenshot({ type: 'png' })
       // decode the screenshot in the page itself and count non-white pixels of each series colour
-      const counts = await page.evaluate(async (b64: string) => {
+      const counts = (await page.evaluate(`(async (b64) => {
         const img = new Image()
-        img.src = `data:image/png;base64,${b64}`
+        img.src = 'data:image/png;base64,' + b64
         await img.decode()
         const canvas = document.createElement('canvas')
         canvas.width = img.width
         canvas.height = img.height
-        const ctx = canvas.getContext('2d') as CanvasRenderingContext2D
+        const ctx = canvas.getContext('2d')
         ctx.drawImage(img, 0, 0)
         const data = ctx.getImageData(0, 0, img.width, img.height).data
-        let red = 0
-        let blue = 0
-        let ink = 0
+        let red = 0, blue = 0, ink = 0
         for (let i = 0; i < data.length; i += 4) {
-          const [r, g, bl] = [data[i] as number, data[i + 1] as number, data[i + 2] as number]
+          const r = data[i], g = data[i + 1], bl = data[i + 2]
           if (r < 240 || g < 240 || bl < 240) ink++
           if (r > 180 && g < 80 && bl < 80) red++
           if (r < 80 && g > 90 && g < 150 && bl > 150) blue++
         }
         return { red, blue, ink }
-      }, shot.toString('base64'))
+      })(${JSON.stringify(shot.toString('base64'))})`)) as {
+        red: number
+        blue: number
+        ink: number
+      }
       assert.ok(counts.red > 300, `harvester line drawn (${counts.red} red pixels)`)
       assert.ok(counts.blue > 50, `second actor drawn (${counts.blue} blue pixels)`)
       assert.equal(await page.locator('circle.flag').count(), 2)

@@ -80,6 +80,10 @@ export interface AnalyzeResult {
   readonly terminal: string
 }
 
+function mb(n: number): string {
+  return `${(n / 1048576).toFixed(0)} MB`
+}
+
 function progressBar(stats: LogStats, startMs: number): string {
   const elapsed = (performance.now() - startMs) / 1000
   const rate = elapsed > 0 ? stats.lines / elapsed : 0
@@ -87,7 +91,6 @@ function progressBar(stats: LogStats, startMs: number): string {
   const width = 24
   const done = Math.round(frac * width)
   const eta = frac > 0 && frac < 1 ? (elapsed / frac) * (1 - frac) : 0
-  const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MB`
   return `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(frac * 100).toFixed(0)}% ${mb(stats.bytesRead)}/${mb(stats.totalBytes)} ${Math.round(rate).toLocaleString('en-US')} lines/s ETA ${Math.round(eta)}s `
 }
 
@@ -97,7 +100,11 @@ export async function runAnalyze(
   options: AnalyzeOptions,
   deps: AnalyzeDeps,
 ): Promise<AnalyzeResult> {
-  if (files.length === 0) throw new HarvestGuardError(ANALYZE_OPTION, 'analyze: no log file given (use - for standard input)')
+  if (files.length === 0)
+    throw new HarvestGuardError(
+      ANALYZE_OPTION,
+      'analyze: no log file given (use - for standard input)',
+    )
   const config = options.config === undefined ? defaultConfig() : loadConfigFile(options.config)
   const keyer = createKeyer(config.secret)
   const catalogue = compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0])
@@ -164,7 +171,8 @@ export async function runAnalyze(
   const actors = result.collector.actors()
   const json = buildJsonReport(summary, actors, { benignLimit: options.benignLimit })
   const terminal = formatTerminalReport(summary, actors, options.top ?? 10)
-  if (options.json !== undefined) await writeFile(options.json, `${JSON.stringify(json, null, 2)}\n`)
+  if (options.json !== undefined)
+    await writeFile(options.json, `${JSON.stringify(json, null, 2)}\n`)
   if (options.html !== undefined) await writeFile(options.html, renderHtmlReport(summary, actors))
   return { summary, actors, json, terminal }
 }
@@ -173,7 +181,10 @@ function positiveInt(name: string): (v: string) => number {
   return (v) => {
     const n = Number(v)
     if (!Number.isInteger(n) || n < 0)
-      throw new HarvestGuardError(ANALYZE_OPTION, `${name}: expected a non-negative integer, got "${v}"`)
+      throw new HarvestGuardError(
+        ANALYZE_OPTION,
+        `${name}: expected a non-negative integer, got "${v}"`,
+      )
     return n
   }
 }
@@ -189,17 +200,32 @@ export function createAnalyzeCommand(deps: AnalyzeDeps): Command {
     .option('--journal', 'record decisions in the journal like the inline guard')
     .option('-f, --follow', 'keep reading as the logs grow (tail -F); Ctrl-C reports')
     .addOption(new Option('--format <format>', 'log format').choices(LOG_FORMATS).default('auto'))
-    .addOption(new Option('--json-preset <preset>', 'JSON-lines field preset').choices(JSON_PRESETS))
     .addOption(
-      new Option('--user <kind>', 'what $remote_user holds').choices(USER_FIELD_KINDS).default('ignore'),
+      new Option('--json-preset <preset>', 'JSON-lines field preset').choices(JSON_PRESETS),
+    )
+    .addOption(
+      new Option('--user <kind>', 'what $remote_user holds')
+        .choices(USER_FIELD_KINDS)
+        .default('ignore'),
     )
     .option('--key-pattern <regex>', 'with --user auto: user values that are API keys')
     .option('--no-device', 'no device principal from the user agent')
-    .addOption(new Option('--order <order>', 'several files: merge by time or one after another').choices(LOG_ORDERS).default('merge'))
-    .option('--top <n>', 'actors shown in detail', positiveInt('--top'), 10)
-    .option('--benign-limit <n>', 'benign actors written to --json', positiveInt('--benign-limit'), 100)
     .addOption(
-      new Option('--harvester-at <action>', 'weakest action that makes a harvester').choices(ACTIONS).default('throttle'),
+      new Option('--order <order>', 'several files: merge by time or one after another')
+        .choices(LOG_ORDERS)
+        .default('merge'),
+    )
+    .option('--top <n>', 'actors shown in detail', positiveInt('--top'), 10)
+    .option(
+      '--benign-limit <n>',
+      'benign actors written to --json',
+      positiveInt('--benign-limit'),
+      100,
+    )
+    .addOption(
+      new Option('--harvester-at <action>', 'weakest action that makes a harvester')
+        .choices(ACTIONS)
+        .default('throttle'),
     )
     .option('-q, --quiet', 'no progress bar, no summary')
     .action(async (files: string[], opts: Record<string, unknown>) => {

@@ -32,11 +32,11 @@ export const LOG_FORMAT_UNKNOWN = 'HG_LOG_FORMAT_UNKNOWN'
 /** How a format is chosen: a name, a JSON preset or a custom JSON mapping. */
 export interface FormatOptions {
   /** @default 'auto' */
-  readonly format?: LogFormat
+  readonly format?: LogFormat | undefined
   /** JSON preset when `format` is `jsonl` and no `jsonFields` are given. */
-  readonly jsonPreset?: JsonPreset
+  readonly jsonPreset?: JsonPreset | undefined
   /** Custom JSON mapping (wins over the preset). */
-  readonly jsonFields?: JsonFieldMapping
+  readonly jsonFields?: JsonFieldMapping | undefined
 }
 
 /** Resolves `options` to a parser, detecting from `sample` (the first bytes of the input). */
