@@ -1,0 +1,348 @@
+import type { Catalogue } from '../core/catalogue.ts'
+import type { Action, Decision } from '../core/decision.ts'
+import type { Event } from '../core/event.ts'
+import { digestHex, type Exposure, type FieldMask } from '../core/exposure.ts'
+import type { Keyer } from '../core/ports.ts'
+import type { Principal } from '../core/principal.ts'
+import { computeAnomalies, createAutomationTest } from '../http/index.ts'
+import { exposeResponse, memoKeyer } from './exposures.ts'
+import {
+  handleShopRequest,
+  type ShopRequest,
+  type ShopResponse,
+  type ShopState,
+} from './shop/handlers.ts'
+import type { ActorKind, Outcome, Profile, SimActor, Step } from './sim/common.ts'
+
+/**
+ * The virtual clock: every actor's next step sits in a time-ordered heap; the earliest is taken,
+ * judged by the engine, answered by the shop's own handlers (unless refused), turned into an
+ * Event with the catalogue's exposures and observed. Eight months of traffic run in minutes
+ * because nothing waits and nothing goes over a socket.
+ */
+
+/** The engine as the lab drives it (structurally the Engine of src/core/engine.ts). */
+export interface LabEngine {
+  judge(
+    principals: readonly Principal[],
+    timeMs: number,
+  ): { readonly action: Action; readonly decision: Decision | undefined }
+  observe(event: Event): { readonly action: Action; readonly decision: Decision | undefined }
+}
+
+/** What happened to one actor over a run. */
+export interface ActorRecord {
+  readonly id: string
+  readonly profile: Profile
+  readonly kind: ActorKind
+  requests: number
+  /** Requests refused (block, challenge, throttle). */
+  refused: number
+  /** Requests answered with protected fields masked. */
+  masked: number
+  /** Distinct records whose protected fields reached it in the clear (adversaries only). */
+  readonly leaked: Set<number>
+  firstMs: number
+  lastMs: number
+  /** Start of the current refused-or-masked stretch after its last leak, -1 when leaking. */
+  stoppedAtMs: number
+  /** Bit set of actions ever enforced on it: 1 block, 2 challenge, 4 throttle, 8 mask. */
+  actions: number
+  /** The decision that refused or masked it first (its reasons explain the stop). */
+  firstDecision: Decision | undefined
+  /** Identities used (ground truth): IPs, account usernames, partner key IDs. */
+  readonly ips: Set<string>
+  readonly accounts: Set<string>
+  readonly keys: Set<string>
+}
+
+/** Bits of {@link ActorRecord.actions}. */
+export const ACTION_BIT = Object.freeze({ block: 1, challenge: 2, throttle: 4, mask: 8 } as const)
+
+/** What the runner hands a sink for every exchange (log writers). */
+export interface Exchange {
+  readonly actor: number
+  readonly step: Step
+  readonly response: ShopResponse
+  readonly event: Event
+}
+
+/** Options of {@link runVirtual}. */
+export interface VirtualRunOptions {
+  readonly state: ShopState
+  readonly actors: readonly SimActor[]
+  readonly catalogue: Catalogue
+  readonly keyer: Keyer
+  /** The guard; undefined runs the shop unguarded (baseline, log generation). */
+  readonly engine?: LabEngine | undefined
+  /** Field classes the policy protects (leakage and masking). */
+  readonly protectedMask: FieldMask
+  readonly endMs: number
+  /** Track distinct leaked records per adversary. @default true */
+  readonly trackLeakage?: boolean
+  /** Called for every exchange, in time order. */
+  readonly onExchange?: (exchange: Exchange) => void
+  /** Called every ~1 virtual hour with the current time (progress). */
+  readonly onProgress?: (timeMs: number, events: number) => void
+}
+
+/** The result of {@link runVirtual}. */
+export interface VirtualRunResult {
+  readonly actors: readonly ActorRecord[]
+  readonly events: number
+  readonly wallMs: number
+}
+
+const REFUSED = new Set<Action>(['block', 'challenge', 'throttle'])
+
+/** Runs actors on the virtual clock until `endMs` or until every actor is done. */
+export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
+  const started = performance.now()
+  const { state, actors, catalogue, engine, protectedMask, endMs } = options
+  const keyer = memoKeyer(options.keyer)
+  const trackLeakage = options.trackLeakage ?? true
+  const isAutomation = createAutomationTest()
+  const records: ActorRecord[] = actors.map((a) => ({
+    id: a.id,
+    profile: a.profile,
+    kind: a.kind,
+    requests: 0,
+    refused: 0,
+    masked: 0,
+    leaked: new Set<number>(),
+    firstMs: -1,
+    lastMs: -1,
+    stoppedAtMs: -1,
+    actions: 0,
+    firstDecision: undefined,
+    ips: new Set<string>(),
+    accounts: new Set<string>(),
+    keys: new Set<string>(),
+  }))
+  const principalMemo = new Map<string, Principal>()
+  const principal = (kind: 'account' | 'key' | 'session' | 'device', raw: string): Principal => {
+    const k = `${kind}\u0000${raw}`
+    let p = principalMemo.get(k)
+    if (p === undefined) {
+      if (principalMemo.size > 2_000_000) principalMemo.clear()
+      p = `${kind}:${digestHex(keyer.digest(kind, raw))}`
+      principalMemo.set(k, p)
+    }
+    return p
+  }
+  const ipMemo = new Map<string, readonly [Principal, Principal]>()
+  const ipPrincipals = (ip: string): readonly [Principal, Principal] => {
+    let p = ipMemo.get(ip)
+    if (p === undefined) {
+      p = [`ip:${ip}`, `net:${ip.slice(0, ip.lastIndexOf('.'))}.0/24`]
+      ipMemo.set(ip, p)
+    }
+    return p
+  }
+  const anomalyMemo = new Map<string, number>()
+  const anomalies = (s: Step): number => {
+    const k = `${s.userAgent}\u0000${s.acceptLanguage}`
+    let bits = anomalyMemo.get(k)
+    if (bits === undefined) {
+      const headers: Record<string, string> = {}
+      if (s.userAgent !== '') headers['user-agent'] = s.userAgent
+      if (s.acceptLanguage !== '') headers['accept-language'] = s.acceptLanguage
+      bits = computeAnomalies('GET', headers, isAutomation, false)
+      anomalyMemo.set(k, bits)
+    }
+    return bits
+  }
+
+  // A binary min-heap of (time, actor) in parallel typed arrays.
+  const heapTime = new Float64Array(actors.length)
+  const heapActor = new Int32Array(actors.length)
+  const pending: (Step | undefined)[] = new Array(actors.length)
+  let size = 0
+  const push = (t: number, a: number) => {
+    let i = size++
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if ((heapTime[parent] as number) <= t) break
+      heapTime[i] = heapTime[parent] as number
+      heapActor[i] = heapActor[parent] as number
+      i = parent
+    }
+    heapTime[i] = t
+    heapActor[i] = a
+  }
+  const pop = (): number => {
+    const top = heapActor[0] as number
+    const lastT = heapTime[--size] as number
+    const lastA = heapActor[size] as number
+    let i = 0
+    for (;;) {
+      let c = 2 * i + 1
+      if (c >= size) break
+      if (c + 1 < size && (heapTime[c + 1] as number) < (heapTime[c] as number)) c++
+      if ((heapTime[c] as number) >= lastT) break
+      heapTime[i] = heapTime[c] as number
+      heapActor[i] = heapActor[c] as number
+      i = c
+    }
+    heapTime[i] = lastT
+    heapActor[i] = lastA
+    return top
+  }
+  for (let a = 0; a < actors.length; a++) {
+    const first = (actors[a] as SimActor).script.next()
+    if (!first.done && first.value.atMs < endMs) {
+      pending[a] = first.value
+      push(first.value.atMs, a)
+    }
+  }
+
+  let events = 0
+  let clock = 0
+  let nextProgress = 0
+  const headersOf = (s: Step): Record<string, string | undefined> => {
+    const h: Record<string, string | undefined> = { 'user-agent': s.userAgent }
+    if (s.acceptLanguage !== '') h['accept-language'] = s.acceptLanguage
+    if (s.referer !== '') h['referer'] = s.referer
+    if (s.sid !== '') h['cookie'] = `sid=${s.sid}`
+    if (s.apiKey !== '') h['authorization'] = `Bearer ${s.apiKey}`
+    if (s.body !== undefined) h['content-type'] = 'application/json'
+    return h
+  }
+
+  while (size > 0) {
+    const a = pop()
+    const s = pending[a] as Step
+    const rec = records[a] as ActorRecord
+    const t = s.atMs > clock ? s.atMs : clock
+    clock = t
+    if (t >= nextProgress) {
+      options.onProgress?.(t, events)
+      nextProgress = t + 3_600_000
+    }
+    // Principals known before the response: address, subnet, device, session, account, key.
+    const [ipP, netP] = ipPrincipals(s.ip)
+    const principals: Principal[] = [
+      ipP,
+      netP,
+      principal('device', `${s.userAgent}\n${s.acceptLanguage}`),
+    ]
+    let account = ''
+    if (s.sid !== '') {
+      principals.push(principal('session', s.sid))
+      account = state.session(s.sid)?.username ?? ''
+      if (account !== '') principals.push(principal('account', account))
+    }
+    let keyId = ''
+    if (s.apiKey !== '') {
+      const p = state.partnerOfKey(s.apiKey)
+      if (p >= 0) {
+        keyId = state.population.partner(p).keyId
+        principals.push(principal('key', keyId))
+      }
+    }
+    const verdict = engine === undefined ? undefined : engine.judge(principals, t)
+    const action: Action = verdict === undefined ? 'allow' : verdict.action
+    const refused = REFUSED.has(action)
+    const request: ShopRequest = {
+      method: s.method,
+      path: s.path,
+      headers: headersOf(s),
+      body: s.body ?? '',
+    }
+    let response: ShopResponse
+    if (refused) {
+      const status = action === 'throttle' ? 429 : 403
+      response = {
+        status,
+        headers: { 'content-type': 'application/json' },
+        body: '',
+        data: undefined,
+        user: account === '' ? (keyId === '' ? '-' : keyId) : account,
+        account,
+        keyId,
+      }
+    } else {
+      response = handleShopRequest(state, request, action === 'mask' ? { mask: true } : {})
+      if (response.account !== '' && response.account !== account) {
+        account = response.account
+        principals.push(principal('account', account))
+      }
+    }
+    const exposed = exposeResponse(
+      catalogue,
+      keyer,
+      s.method,
+      s.path,
+      response.status,
+      response.data,
+      account !== '',
+    )
+    let exposures: Exposure[] = exposed.exposures
+    if (action === 'mask' && exposures.length > 0) {
+      exposures = exposures
+        .map((e) => ({ subject: e.subject, fields: e.fields & ~protectedMask }))
+        .filter((e) => e.fields !== 0)
+    }
+    const event: Event = {
+      timeMs: t,
+      method: s.method,
+      route: exposed.route,
+      path: s.path,
+      status: response.status,
+      bytes: 0,
+      resource: exposed.resource,
+      principals,
+      exposures,
+      client: {
+        ip: s.ip,
+        userAgent: s.userAgent,
+        referer: s.referer !== '',
+        anomalies: anomalies(s),
+      },
+      ordinal: exposed.ordinal,
+    }
+    engine?.observe(event)
+    events++
+    options.onExchange?.({ actor: a, step: s, response, event })
+
+    // Bookkeeping for the scoreboard and the ground truth.
+    rec.requests++
+    if (rec.firstMs < 0) rec.firstMs = t
+    rec.lastMs = t
+    rec.ips.add(s.ip)
+    if (account !== '') rec.accounts.add(account)
+    if (keyId !== '') rec.keys.add(keyId)
+    if (action !== 'allow' && action !== 'observe') {
+      rec.actions |= ACTION_BIT[action]
+      if (rec.firstDecision === undefined) rec.firstDecision = verdict?.decision
+      if (refused) rec.refused++
+      else rec.masked++
+      if (rec.stoppedAtMs < 0) rec.stoppedAtMs = t
+    }
+    if (trackLeakage && rec.kind === 'adversary') {
+      let leaked = false
+      for (const e of exposures) {
+        if ((e.fields & protectedMask) !== 0) {
+          rec.leaked.add(e.subject)
+          leaked = true
+        }
+      }
+      if (leaked) rec.stoppedAtMs = -1
+    }
+
+    const setCookie = response.headers['set-cookie']
+    const outcome: Outcome = {
+      status: response.status,
+      refused,
+      data: response.data,
+      sid: setCookie === undefined ? '' : setCookie.slice(4, setCookie.indexOf(';')),
+    }
+    const next = (actors[a] as SimActor).script.next(outcome)
+    if (!next.done && next.value.atMs < endMs) {
+      pending[a] = next.value
+      // A script that goes back in time is clamped when taken: the clock stays monotonic.
+      push(next.value.atMs, a)
+    } else pending[a] = undefined
+  }
+  return { actors: records, events, wallMs: performance.now() - started }
+}
