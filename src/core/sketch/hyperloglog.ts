@@ -1,6 +1,6 @@
 import { HarvestGuardError } from '../errors.ts'
 import type { Digest } from '../exposure.ts'
-import { ByteReader, ByteWriter, SKETCH_MISMATCH, grownCapacity, zeros } from './bytes.ts'
+import { ByteReader, ByteWriter, SKETCH_MISMATCH, grownCapacity, doubles } from './bytes.ts'
 
 /** Code of a sketch constructed with options out of range. */
 export const SKETCH_OPTIONS = 'HG_SKETCH_OPTIONS'
@@ -134,12 +134,12 @@ function checkSparseLimit(limit: number, precision: number): void {
   }
 }
 
-// V8 (64-bit, pointer compression) object sizes, calibrated with process.memoryUsage() in
-// bench/sketch.bench.ts: a JS object is a 12-byte header plus 4 bytes a field; a double held in
-// a field is a separate 12-byte HeapNumber; a JSArray is 16 bytes plus its backing store (8-byte
-// header, 8 bytes per double); a typed array with its ArrayBuffer is about 200 bytes plus data.
-const HLL_OBJECT_BYTES = 12 + 7 * 4 + 12
-const ARRAY_BYTES = 16 + 8
+// V8 object sizes as Node ships it (64-bit, no pointer compression), calibrated with
+// process.memoryUsage() in bench/sketch.bench.ts: a class instance is 32 bytes plus 8 a field;
+// a number[] is 48 bytes plus 8 a double; a typed array with its ArrayBuffer about 200 bytes
+// plus its data.
+const HLL_OBJECT_BYTES = 32 + 7 * 8
+const ARRAY_BYTES = 48
 const TYPED_ARRAY_BYTES = 200
 
 /**
@@ -228,7 +228,8 @@ export class HyperLogLog {
       }
     }
     if (list === undefined) {
-      list = [key]
+      list = doubles(1)
+      list[0] = key
       this.#sparse = list
     } else {
       if (n === list.length) list = this.#grow(list, n)
@@ -241,9 +242,8 @@ export class HyperLogLog {
   }
 
   #grow(list: number[], n: number): number[] {
-    const next = zeros(grownCapacity(n))
+    const next = doubles(grownCapacity(n))
     for (let i = 0; i < n; i++) next[i] = list[i] as number
-    for (let i = n; i < next.length; i++) next[i] = 0
     this.#sparse = next
     return next
   }
@@ -336,7 +336,7 @@ export class HyperLogLog {
   #unionSparse(other: number[], otherN: number): void {
     const mine = this.#sparse
     const n = this.#n
-    const out = zeros(n + otherN)
+    const out = doubles(n + otherN)
     let i = 0
     let j = 0
     let k = 0
@@ -357,7 +357,6 @@ export class HyperLogLog {
     }
     while (i < n) out[k++] = (mine as number[])[i++] as number
     while (j < otherN) out[k++] = other[j++] as number
-    for (let z = k; z < out.length; z++) out[z] = 0
     this.#sparse = out
     this.#n = k
     if (k > this.#limit) this.#promote()
@@ -454,7 +453,7 @@ export class HyperLogLog {
       if (n > limit) r.fail(`${n} sparse entries exceed the sparse limit ${limit}`, countAt)
       if (n > r.remaining) r.fail(`truncated: ${n} entries in ${r.remaining} bytes`, countAt)
       if (n === 0) return hll
-      const list = zeros(n)
+      const list = doubles(n)
       let prev = 0
       for (let i = 0; i < n; i++) {
         const at = r.offset

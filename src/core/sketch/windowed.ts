@@ -1,6 +1,6 @@
 import { HarvestGuardError } from '../errors.ts'
 import type { Digest } from '../exposure.ts'
-import { ByteReader, ByteWriter, SKETCH_MISMATCH, grownCapacity, zeros } from './bytes.ts'
+import { ByteReader, ByteWriter, SKETCH_MISMATCH, grownCapacity, doubles } from './bytes.ts'
 import {
   HyperLogLog,
   MAX_PRECISION,
@@ -221,13 +221,14 @@ function mismatch(what: string): HarvestGuardError {
   return new HarvestGuardError(SKETCH_MISMATCH, `${what} merge: the two use different Windows`)
 }
 
-// V8 (64-bit, pointer compression) sizes, calibrated in bench/sketch.bench.ts: object header 12
-// bytes + 4 a field, JSArray 16 + backing store 8 + 8 a double, a double-valued field boxed in a
-// 12-byte HeapNumber, a typed array with its buffer about 200 bytes + data.
-const OBJECT_BYTES = 12
-const FIELD_BYTES = 4
-const ARRAY_BYTES = 24
-const BOXED_DOUBLE_BYTES = 12
+// V8 sizes as Node ships it (64-bit, no pointer compression), calibrated with
+// process.memoryUsage() in bench/sketch.bench.ts: a class instance is 32 bytes plus 8 a field,
+// a number[] 48 plus 8 a double, a double that is not a 31-bit integer held in a field is boxed
+// in a 16-byte HeapNumber, a typed array with its ArrayBuffer is about 200 bytes plus data.
+const OBJECT_BYTES = 32
+const FIELD_BYTES = 8
+const ARRAY_BYTES = 48
+const BOXED_DOUBLE_BYTES = 16
 const TYPED_ARRAY_BYTES = 200
 
 /** The per-window state of a dense WindowedDistinct: a ring of bucket sketches and their union. */
@@ -247,7 +248,7 @@ class DistinctRing {
     this.buckets = buckets
     this.precision = precision
     this.slots = Array.from({ length: buckets }, () => undefined)
-    this.ids = zeros(buckets).fill(-1)
+    this.ids = doubles(buckets).fill(-1)
     this.head = head
     this.union = new HyperLogLog(precision)
   }
@@ -316,8 +317,8 @@ class DistinctRing {
   }
 
   get heapBytes(): number {
-    let bytes = OBJECT_BYTES + 6 * FIELD_BYTES + BOXED_DOUBLE_BYTES
-    bytes += 2 * ARRAY_BYTES + this.buckets * (4 + 8) + this.union.heapBytes
+    let bytes = OBJECT_BYTES + 7 * FIELD_BYTES + BOXED_DOUBLE_BYTES
+    bytes += 2 * ARRAY_BYTES + this.buckets * (8 + 8) + this.union.heapBytes
     for (const h of this.slots) if (h !== undefined) bytes += h.heapBytes
     return bytes
   }
@@ -359,7 +360,7 @@ export class WindowedDistinct {
   /** Approximate bytes retained on the heap. */
   get heapBytes(): number {
     let bytes = OBJECT_BYTES + 5 * FIELD_BYTES
-    if (this.#newest > 0x3fffffff) bytes += BOXED_DOUBLE_BYTES
+    if (this.#newest > 0x7fffffff) bytes += BOXED_DOUBLE_BYTES
     if (this.#list !== undefined) bytes += ARRAY_BYTES + 8 * this.#list.length
     if (this.#rings !== undefined) {
       bytes += ARRAY_BYTES + FIELD_BYTES * this.#rings.length
@@ -406,12 +407,14 @@ export class WindowedDistinct {
       }
     }
     if (list === undefined) {
-      this.#list = [hash, u]
+      list = doubles(2)
+      list[0] = hash
+      list[1] = u
+      this.#list = list
     } else {
       if (2 * n === list.length) {
-        const next = zeros(2 * grownCapacity(n))
+        const next = doubles(2 * grownCapacity(n))
         for (let i = 0; i < 2 * n; i++) next[i] = list[i] as number
-        for (let i = 2 * n; i < next.length; i++) next[i] = 0
         list = next
         this.#list = next
       }
@@ -573,7 +576,7 @@ export class WindowedDistinct {
       const n = r.varint('entry count')
       if (n * 2 > r.remaining) r.fail(`truncated: ${n} entries in ${r.remaining} bytes`, countAt)
       if (n > 0 && newest < 0) r.fail('entries without a newest time', countAt)
-      const list = zeros(2 * n)
+      const list = doubles(2 * n)
       let prev = 0
       for (let i = 0; i < n; i++) {
         const at = r.offset
@@ -663,7 +666,7 @@ export class WindowedCounter {
   /** Approximate bytes retained on the heap. */
   get heapBytes(): number {
     let bytes = OBJECT_BYTES + 5 * FIELD_BYTES
-    if (this.#newest > 0x3fffffff) bytes += BOXED_DOUBLE_BYTES
+    if (this.#newest > 0x7fffffff) bytes += BOXED_DOUBLE_BYTES
     if (this.#list !== undefined) bytes += ARRAY_BYTES + 8 * this.#list.length
     if (this.#dense !== undefined) bytes += TYPED_ARRAY_BYTES + this.#dense.byteLength
     return bytes
@@ -683,7 +686,10 @@ export class WindowedCounter {
     let list = this.#list
     const pairs = this.#n
     if (list === undefined) {
-      this.#list = [u, n]
+      list = doubles(2)
+      list[0] = u
+      list[1] = n
+      this.#list = list
       this.#n = 1
       return
     }
@@ -694,9 +700,8 @@ export class WindowedCounter {
       }
     }
     if (2 * pairs === list.length) {
-      const next = zeros(2 * grownCapacity(pairs))
+      const next = doubles(2 * grownCapacity(pairs))
       for (let i = 0; i < 2 * pairs; i++) next[i] = list[i] as number
-      for (let i = 2 * pairs; i < next.length; i++) next[i] = 0
       list = next
       this.#list = next
     }
@@ -882,7 +887,7 @@ export class WindowedCounter {
       const n = r.varint('pair count')
       if (n * 9 > r.remaining) r.fail(`truncated: ${n} pairs in ${r.remaining} bytes`, countAt)
       if (n > 0 && newest < 0) r.fail('pairs without a newest time', countAt)
-      const list = zeros(2 * n)
+      const list = doubles(2 * n)
       const seen = new Set<number>()
       for (let i = 0; i < n; i++) {
         const at = r.offset

@@ -115,7 +115,7 @@ describe('HyperLogLog', () => {
           const forward = new HyperLogLog(6)
           const backward = new HyperLogLog(6)
           for (const part of parts) forward.merge(fed(6, part))
-          for (const part of [...parts].reverse()) backward.merge(fed(6, part))
+          for (const part of parts.toReversed()) backward.merge(fed(6, part))
           assert.deepEqual(forward.toBytes(), backward.toBytes())
           assert.equal(forward.estimate(), backward.estimate())
         },
