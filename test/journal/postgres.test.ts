@@ -7,8 +7,30 @@ import type { Decision } from '../../src/core/decision.ts'
 import type { Alert } from '../../src/core/ports.ts'
 import { PostgresJournal, migratePostgresJournal } from '../../src/journal/postgres-journal.ts'
 import { POSTGRES_URL, requireService } from '../support/services.ts'
+import { journalContract } from '../contracts/journal.ts'
 
 const skip = await requireService('PostgreSQL', '127.0.0.1', 5432)
+
+// every journal the contract opens gets its own random schema, dropped when the file is done
+const contractSchemas = new Map<PostgresJournal, string>()
+const contractPool =
+  skip === false ? new pg.Pool({ connectionString: POSTGRES_URL, max: 4 }) : undefined
+after(async () => {
+  if (contractPool === undefined) return
+  for (const schema of new Set(contractSchemas.values()))
+    await contractPool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  await contractPool.end()
+})
+async function openIn(schema: string): Promise<PostgresJournal> {
+  const journal = await PostgresJournal.open({ connectionString: POSTGRES_URL, schema })
+  contractSchemas.set(journal, schema)
+  return journal
+}
+journalContract('PostgresJournal', {
+  skip,
+  open: () => openIn(`hg_test_${randomBytes(6).toString('hex')}`),
+  reopen: (journal) => openIn(contractSchemas.get(journal as PostgresJournal) ?? 'missing'),
+})
 
 function decision(over: Partial<Decision> = {}): Decision {
   return {
