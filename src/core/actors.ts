@@ -1,0 +1,206 @@
+/**
+ * Actors: identities seen together on one request belong, as far as we can tell, to one actor
+ * (an account used from several IPs, a device across accounts, a partner key across IPs). A
+ * decision on one identity reaches every identity of its actor, so a harvester cannot shed a
+ * block by rotating the part of its identity that got caught.
+ *
+ * Only owner identities (account, key, session) create links, to whatever else the request
+ * carried (except net:, which is always shared). Location-like identities (ip, device) that
+ * have been seen with many owners are shared (a NAT address, a popular browser build): they are
+ * neither reached nor walked through, so one harvester on a campus network does not take the
+ * campus down with it.
+ *
+ * Bounded memory: at most `maxNodes` identities with at most `maxLinks` partners each (newest
+ * kept); the least recently linked identity is forgotten first.
+ */
+import { kindIndex } from './policy.ts'
+import type { Principal } from './principal.ts'
+
+/** Options of {@link ActorGraph}. */
+export interface ActorGraphOptions {
+  /** @default 200_000 */
+  readonly maxNodes?: number
+  /** Partners remembered per identity. @default 8 */
+  readonly maxLinks?: number
+  /** An ip: seen with more owners (accounts, keys) than this is shared. @default 4 */
+  readonly sharedAfter?: number
+  /**
+   * A device: seen with more owners than this is shared. Higher than for ip: because a
+   * headless mimic drives 10-50 accounts from one fingerprint. @default 64
+   */
+  readonly deviceSharedAfter?: number
+  /** Most identities one actor reaches. @default 64 */
+  readonly maxActorSize?: number
+}
+
+/** An identity reached through linking, and why. */
+export interface LinkedPrincipal {
+  readonly principal: Principal
+  readonly note: string
+}
+
+/** The actor of a principal: an id and the other identities it reaches. */
+export interface Actor {
+  /** The actor's id: its first owner identity (account, key, session) in sort order, else the principal. */
+  readonly id: string
+  readonly linked: readonly LinkedPrincipal[]
+}
+
+const KIND_IP = 0
+const KIND_NET = 1
+const KIND_ACCOUNT = 2
+const KIND_KEY = 3
+const KIND_SESSION = 4
+const KIND_DEVICE = 5
+
+interface Node {
+  /** Partners, oldest first. */
+  links: Principal[]
+  /** Distinct account/key partners ever linked (not capped: sharing must not be forgotten). */
+  owners: number
+  kind: number
+}
+
+function isOwner(kind: number): boolean {
+  return kind === KIND_ACCOUNT || kind === KIND_KEY || kind === KIND_SESSION
+}
+
+/** Bounded graph of identities seen together. */
+export class ActorGraph {
+  readonly #nodes = new Map<Principal, Node>()
+  readonly #maxNodes: number
+  readonly #maxLinks: number
+  readonly #sharedAfter: number
+  readonly #deviceSharedAfter: number
+  readonly #maxActorSize: number
+  #forgotten = 0
+
+  constructor(options: ActorGraphOptions = {}) {
+    this.#maxNodes = options.maxNodes ?? 200_000
+    this.#maxLinks = options.maxLinks ?? 8
+    this.#sharedAfter = options.sharedAfter ?? 4
+    this.#deviceSharedAfter = options.deviceSharedAfter ?? 64
+    this.#maxActorSize = options.maxActorSize ?? 64
+  }
+
+  /** Identities tracked. */
+  get size(): number {
+    return this.#nodes.size
+  }
+  /** Identities forgotten to respect maxNodes. */
+  get forgotten(): number {
+    return this.#forgotten
+  }
+
+  /**
+   * Links the identities of one request. Cheap when nothing is new: one lookup per identity and
+   * a scan of a few partners.
+   */
+  observe(principals: readonly Principal[]): void {
+    const n = principals.length
+    for (let i = 0; i < n; i++) {
+      const a = principals[i]!
+      const ka = kindIndex(a)
+      if (!isOwner(ka)) continue
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue
+        const b = principals[j]!
+        const kb = kindIndex(b)
+        if (kb < 0 || kb === KIND_NET) continue
+        // Owner-owner pairs are linked once, from the smaller string.
+        if (isOwner(kb) && b < a) continue
+        this.link(a, ka, b, kb)
+      }
+    }
+  }
+
+  /** Records that owner `a` (of kind index `ka`) was seen with `b` (kind index `kb`). */
+  link(a: Principal, ka: number, b: Principal, kb: number): void {
+    const na = this.#node(a, ka)
+    if (na.links.includes(b)) return
+    const nb = this.#node(b, kb)
+    this.#push(na, b)
+    this.#push(nb, a)
+    if (ka === KIND_ACCOUNT || ka === KIND_KEY) nb.owners++
+    if (kb === KIND_ACCOUNT || kb === KIND_KEY) na.owners++
+    // Fresh links mark both as recently used.
+    this.#touch(a, na)
+    this.#touch(b, nb)
+  }
+
+  #node(p: Principal, kind: number): Node {
+    let node = this.#nodes.get(p)
+    if (node === undefined) {
+      if (this.#nodes.size >= this.#maxNodes) {
+        for (const oldest of this.#nodes.keys()) {
+          this.#nodes.delete(oldest)
+          this.#forgotten++
+          break
+        }
+      }
+      node = { links: [], owners: 0, kind }
+      this.#nodes.set(p, node)
+    }
+    return node
+  }
+
+  #push(node: Node, partner: Principal): void {
+    if (node.links.length >= this.#maxLinks) node.links.shift()
+    node.links.push(partner)
+  }
+
+  #touch(p: Principal, node: Node): void {
+    this.#nodes.delete(p)
+    this.#nodes.set(p, node)
+  }
+
+  /** Whether an identity is shared by many owners (never reached nor walked through). */
+  isShared(principal: Principal): boolean {
+    const node = this.#nodes.get(principal)
+    return node !== undefined && this.#shared(node)
+  }
+
+  #shared(node: Node): boolean {
+    if (node.kind === KIND_IP) return node.owners > this.#sharedAfter
+    if (node.kind === KIND_DEVICE) return node.owners > this.#deviceSharedAfter
+    return node.kind === KIND_NET
+  }
+
+  /**
+   * The actor of `principal`: a walk over links that skips shared identities, at most
+   * `maxActorSize` identities, each with a note saying through which identity it was reached.
+   */
+  actorOf(principal: Principal): Actor {
+    const start = this.#nodes.get(principal)
+    if (start === undefined) return { id: principal, linked: [] }
+    const seen = new Set<Principal>([principal])
+    const linked: LinkedPrincipal[] = []
+    const queue: Principal[] = [principal]
+    let id = isOwner(start.kind) ? principal : ''
+    for (let q = 0; q < queue.length && seen.size < this.#maxActorSize; q++) {
+      const p = queue[q]!
+      const node = this.#nodes.get(p)
+      if (node === undefined) continue
+      // A shared identity speaks for nobody: a NAT address does not link its users.
+      if (this.#shared(node)) continue
+      for (const partner of node.links) {
+        if (seen.has(partner) || seen.size >= this.#maxActorSize) continue
+        const pn = this.#nodes.get(partner)
+        if (pn === undefined || this.#shared(pn)) continue
+        seen.add(partner)
+        queue.push(partner)
+        linked.push({ principal: partner, note: linkNote(partner, pn.kind, p, node.kind) })
+        if (isOwner(pn.kind) && (id === '' || partner < id)) id = partner
+      }
+    }
+    return { id: id === '' ? principal : id, linked }
+  }
+}
+
+function linkNote(partner: Principal, kind: number, via: Principal, viaKind: number): string {
+  if (isOwner(viaKind) && !isOwner(kind)) return `${via} was used from ${partner}`
+  if (isOwner(kind) && !isOwner(viaKind)) return `${partner} was used from ${via}`
+  return `${partner} was seen on the same requests as ${via}`
+}
+
+export { KIND_ACCOUNT, KIND_DEVICE, KIND_IP, KIND_KEY, KIND_NET, KIND_SESSION }

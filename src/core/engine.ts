@@ -1,0 +1,322 @@
+/**
+ * The Engine: accounts Events into per-principal ledgers and turns ledgers into Decisions.
+ * Synchronous and allocation-free on the common path: an event is a few Map lookups, sketch
+ * inserts and counter increments per principal; a principal is re-scored only at checkpoints
+ * (see Ledger.record), and readings with their notes are built only when a decision is taken.
+ * Time comes only from events, so live traffic, log replay and the lab's virtual clock are one
+ * code path.
+ */
+import { ActorGraph } from './actors.ts'
+import { ACTIONS, actionRank, type Action, type Decision, type Reading } from './decision.ts'
+import type { Event } from './event.ts'
+import { LEDGER_FLAG, type Ledger } from './ledger.ts'
+import { MemoryLedgerStore, type LedgerStore } from './ledger-store.ts'
+import {
+  actionForScore,
+  compilePolicy,
+  kindIndex,
+  type CompiledPolicy,
+  type PolicySettings,
+} from './policy.ts'
+import type { Principal } from './principal.ts'
+import { readSignal, round3, type SignalContext } from './signal.ts'
+import { SIGNALS } from './signals/index.ts'
+import { Windows } from './sketch/index.ts'
+
+/** What the engine says about a request: the action to enforce now, and the decision behind it. */
+export interface Verdict {
+  /** The enforced action: 'allow' when no live decision applies or the policy runs in shadow. */
+  readonly action: Action
+  /** The strongest live decision over the request's principals, shadow ones included. */
+  readonly decision: Decision | undefined
+}
+
+/** Counters of an engine since creation. */
+export interface EngineStats {
+  /** Events observed. */
+  readonly events: number
+  /** Events exempt because a principal is allowlisted. */
+  readonly allowlisted: number
+  /** Decisions taken, by action. */
+  readonly decisions: Readonly<Record<Action, number>>
+  /** Principals with a ledger now. */
+  readonly tracked: number
+  /** Ledgers evicted by the store's cap. */
+  readonly evictions: number
+  /** Ledgers dropped after being idle longer than the longest window. */
+  readonly expirations: number
+  /** Re-scorings at checkpoints. */
+  readonly evaluations: number
+  /** Identities in the actor graph. */
+  readonly actors: number
+  /** Decision listeners that threw (they are isolated from the hot path). */
+  readonly listenerErrors: number
+}
+
+/** Options of {@link createEngine}. */
+export interface EngineOptions {
+  /** The policy: compiled, or the parsed `policy:` section (compiled here). */
+  readonly policy: CompiledPolicy | PolicySettings
+  /** Where ledgers and live decisions live. @default new MemoryLedgerStore({ maxPrincipals }) */
+  readonly store?: LedgerStore
+  /** Cap on tracked principals for the default store. @default 1_000_000 */
+  readonly maxPrincipals?: number
+  /** Events between sweeps of idle ledgers (older than the longest window). @default 65_536 */
+  readonly sweepEvery?: number
+}
+
+/** Called for every decision taken (shadow ones included). Must not throw; if it does, counted. */
+export type DecisionListener = (decision: Decision) => void
+
+/** The exposure engine. Build with {@link createEngine}. */
+export interface Engine {
+  readonly policy: CompiledPolicy
+  readonly store: LedgerStore
+  readonly actors: ActorGraph
+  /** Before a response: the action to enforce now for a request with these principals. */
+  judge(principals: readonly Principal[], timeMs: number): Verdict
+  /** After a response: accounts the event, re-scores at checkpoints, returns the verdict. */
+  observe(event: Event): Verdict
+  /** Subscribes to decisions; returns the unsubscribe function. */
+  onDecision(listener: DecisionListener): () => void
+  /** The live decision that applies to one principal, if any. */
+  decisionFor(principal: Principal, timeMs: number): Decision | undefined
+  /** Scores a principal now and explains it (every signal with a contribution), without deciding. */
+  explain(principal: Principal, timeMs: number): { score: number; readings: Reading[] } | undefined
+  readonly stats: EngineStats
+}
+
+const ALLOW: Verdict = Object.freeze({ action: 'allow', decision: undefined })
+const RANK_BLOCK = ACTIONS.length - 1
+
+function isCompiled(p: CompiledPolicy | PolicySettings): p is CompiledPolicy {
+  return (p as CompiledPolicy).windows instanceof Windows
+}
+
+/**
+ * Creates an engine.
+ * @example
+ * const engine = createEngine({ policy: policySchema.parse({}) })
+ * const verdict = engine.observe(event)
+ * if (verdict.action === 'block') reply(403)
+ */
+export function createEngine(options: EngineOptions): Engine {
+  const policy = isCompiled(options.policy) ? options.policy : compilePolicy(options.policy)
+  const settings = policy.settings
+  const store =
+    options.store ?? new MemoryLedgerStore({ maxPrincipals: options.maxPrincipals ?? 1_000_000 })
+  const actorSettings = settings.actors
+  const actors = new ActorGraph({
+    maxNodes: actorSettings.maxNodes,
+    maxLinks: actorSettings.maxLinks,
+    sharedAfter: actorSettings.sharedAfter,
+    deviceSharedAfter: actorSettings.deviceSharedAfter,
+  })
+  const linking = actorSettings.enabled
+  const hasAllowlist =
+    settings.allowlist.networks.length > 0 || settings.allowlist.principals.length > 0
+  const sweepEvery = options.sweepEvery ?? 65_536
+  const longestMs = policy.windows.specs[policy.windows.specs.length - 1]!.windowMs
+  const escalation = settings.escalation
+  const escalateFrom = actionRank(escalation.from)
+  const classes = policy.classes
+  const listeners: DecisionListener[] = []
+  const verdicts = new WeakMap<Decision, Verdict>()
+  const decisionsBy: Record<Action, number> = {
+    allow: 0,
+    observe: 0,
+    mask: 0,
+    throttle: 0,
+    challenge: 0,
+    block: 0,
+  }
+  let events = 0
+  let allowlisted = 0
+  let evaluations = 0
+  let listenerErrors = 0
+  // Reused context for signals: the engine is single-threaded and synchronous.
+  const ctx = { policy, kind: 0, timeMs: 0 }
+
+  function score(ledger: Ledger, kind: number, timeMs: number): number {
+    ctx.kind = kind
+    ctx.timeMs = timeMs
+    const weights = classes[kind]!.signalWeights
+    let total = 0
+    for (let i = 0; i < SIGNALS.length; i++) {
+      const w = weights[i]!
+      if (w === 0) continue
+      const p = SIGNALS[i]!.points(ledger, ctx as SignalContext)
+      if (p > 0) total += p * w
+    }
+    return total
+  }
+
+  function readings(ledger: Ledger, kind: number, timeMs: number): Reading[] {
+    ctx.kind = kind
+    ctx.timeMs = timeMs
+    const weights = classes[kind]!.signalWeights
+    const out: Reading[] = []
+    for (let i = 0; i < SIGNALS.length; i++) {
+      const signal = SIGNALS[i]!
+      const p = signal.points(ledger, ctx as SignalContext) * weights[i]!
+      if (p > 0) out.push(readSignal(signal, ledger, ctx as SignalContext, p))
+    }
+    return out.toSorted((a, b) => b.contribution - a.contribution)
+  }
+
+  function verdictOf(decision: Decision): Verdict {
+    let v = verdicts.get(decision)
+    if (v === undefined) {
+      v = Object.freeze({ action: decision.shadow ? 'allow' : decision.action, decision })
+      verdicts.set(decision, v)
+    }
+    return v
+  }
+
+  function judge(principals: readonly Principal[], timeMs: number): Verdict {
+    if (store.decisionCount === 0) return ALLOW
+    let best: Decision | undefined
+    let bestRank = -1
+    for (let i = 0; i < principals.length; i++) {
+      const d = store.decision(principals[i]!, timeMs)
+      if (d === undefined) continue
+      const r = actionRank(d.action)
+      if (r > bestRank || (r === bestRank && best !== undefined && best.shadow && !d.shadow)) {
+        best = d
+        bestRank = r
+      }
+    }
+    return best === undefined ? ALLOW : verdictOf(best)
+  }
+
+  function emit(decision: Decision): void {
+    decisionsBy[decision.action]++
+    for (const listener of listeners) {
+      try {
+        listener(decision)
+      } catch {
+        listenerErrors++
+      }
+    }
+  }
+
+  function decide(principal: Principal, ledger: Ledger, kind: number, timeMs: number): void {
+    evaluations++
+    const total = score(ledger, kind, timeMs)
+    let action = actionForScore(policy, total)
+    if (action === 'allow') return
+    const live = store.decision(principal, timeMs)
+    let rank = actionRank(action)
+    if (live !== undefined) {
+      const liveRank = actionRank(live.action)
+      const own = live.principal === principal
+      if (rank <= liveRank) {
+        // Re-flagged while decided: escalate a step once the live decision has stood a while.
+        const standing = timeMs - live.timeMs >= escalation.after
+        if (!own || !standing) return
+        if (escalation.enabled && rank >= escalateFrom && liveRank < RANK_BLOCK) {
+          rank = liveRank + 1
+          action = ACTIONS[rank]!
+        } else {
+          action = live.action
+          rank = liveRank
+        }
+      }
+    }
+    const actor = linking ? actors.actorOf(principal) : { id: principal, linked: [] }
+    const decision: Decision = Object.freeze({
+      principal,
+      actor: actor.id,
+      action,
+      score: round3(total),
+      readings: Object.freeze(readings(ledger, kind, timeMs)),
+      linked: Object.freeze(actor.linked),
+      timeMs,
+      expiresAtMs: timeMs + policy.ttlMs[rank]!,
+      shadow: policy.shadow,
+    })
+    store.setDecision(principal, decision)
+    for (const l of actor.linked) {
+      const theirs = store.decision(l.principal, timeMs)
+      if (theirs === undefined || actionRank(theirs.action) < rank) {
+        store.setDecision(l.principal, decision)
+      }
+    }
+    emit(decision)
+  }
+
+  function observe(event: Event): Verdict {
+    events++
+    const t = event.timeMs
+    const principals = event.principals
+    const n = principals.length
+    if (hasAllowlist) {
+      for (let i = 0; i < n; i++) {
+        const p = principals[i]!
+        const ledger = store.getOrCreate(p, t)
+        let flags = ledger.flags
+        if ((flags & LEDGER_FLAG.checked) === 0) {
+          flags |= LEDGER_FLAG.checked
+          if (policy.isAllowlisted(p)) flags |= LEDGER_FLAG.allowlisted
+          ledger.flags = flags
+        }
+        if ((flags & LEDGER_FLAG.allowlisted) !== 0) {
+          allowlisted++
+          return ALLOW
+        }
+      }
+    }
+    let owners = false
+    for (let i = 0; i < n; i++) {
+      const p = principals[i]!
+      const kind = kindIndex(p)
+      if (kind < 0) continue
+      if (kind >= 2 && kind <= 4) owners = true
+      const ledger = store.getOrCreate(p, t)
+      if (ledger.record(event, policy)) decide(p, ledger, kind, t)
+    }
+    if (owners && linking) actors.observe(principals)
+    if (events % sweepEvery === 0) store.sweep(t, longestMs)
+    return judge(principals, t)
+  }
+
+  return {
+    policy,
+    store,
+    actors,
+    judge,
+    observe,
+    onDecision(listener) {
+      listeners.push(listener)
+      return () => {
+        const i = listeners.indexOf(listener)
+        if (i >= 0) listeners.splice(i, 1)
+      }
+    },
+    decisionFor(principal, timeMs) {
+      return store.decision(principal, timeMs)
+    },
+    explain(principal, timeMs) {
+      const ledger = store.get(principal)
+      const kind = kindIndex(principal)
+      if (ledger === undefined || kind < 0) return undefined
+      return {
+        score: round3(score(ledger, kind, timeMs)),
+        readings: readings(ledger, kind, timeMs),
+      }
+    },
+    get stats(): EngineStats {
+      return {
+        events,
+        allowlisted,
+        decisions: { ...decisionsBy },
+        tracked: store.size,
+        evictions: store.evictions,
+        expirations: store.expirations,
+        evaluations,
+        actors: actors.size,
+        listenerErrors,
+      }
+    },
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * periodicity: regularity of the gaps between a principal's requests (assets excluded: they
+ * arrive in bursts with their page). The value is the coefficient of variation of the gaps
+ * (standard deviation / mean), exponentially weighted over the last ~64 gaps; gaps longer than
+ * `maxGap` are breaks between sessions and are left out.
+ *
+ * Why it points to harvesting: people read, think and wander; their gaps are heavy-tailed with
+ * a coefficient of variation of 1 or more. A crawler sleeps a fixed or uniformly random time
+ * (the Taobao crawler: one request every few seconds, around the clock): uniform 2-10 s gives
+ * 0.38, a fixed sleep gives nearly 0.
+ *
+ * How an adversary could dodge it: draw sleeps from a heavy-tailed distribution. That costs it
+ * throughput (long pauses) and leaves the volume and round-the-clock signals in place.
+ */
+import type { Ledger } from '../ledger.ts'
+import { formatCount, type Signal, type SignalContext } from '../signal.ts'
+
+function cv(ledger: Ledger): number {
+  const mean = ledger.gapMeanMs
+  return mean > 0 ? ledger.gapStdMs / mean : 0
+}
+
+/** Low coefficient of variation of inter-arrival gaps. */
+export const periodicity: Signal = {
+  name: 'periodicity',
+  index: 2,
+  points(ledger, ctx: SignalContext) {
+    const p = ctx.policy.settings.signals.periodicity
+    if (ledger.gaps < p.minGaps || ledger.gapMeanMs <= 0) return 0
+    const c = cv(ledger)
+    if (c >= p.maxCv) return 0
+    // Full points at half the threshold or below, scaling up from the threshold.
+    const s = (p.maxCv - c) / (p.maxCv / 2)
+    return p.points * (s > 1 ? 1 : s)
+  },
+  value(ledger) {
+    return cv(ledger)
+  },
+  note(ledger, ctx) {
+    const p = ctx.policy.settings.signals.periodicity
+    const meanS = ledger.gapMeanMs / 1000
+    return `one request every ${meanS < 10 ? meanS.toFixed(1) : formatCount(Math.round(meanS))}s, gap variation ${cv(ledger).toFixed(2)} over ${formatCount(ledger.gaps)} gaps (machine-like below ${p.maxCv})`
+  },
+}
