@@ -3,8 +3,8 @@
  * separate browsers from scripts; each alone is weak (a proxy may strip Accept-Language), the
  * engine weighs them together with behaviour.
  */
+import { ANOMALY } from '../core/index.ts'
 import { isbot } from 'isbot'
-import { ANOMALY } from '../core/event.ts'
 import type { HeaderMap } from './request.ts'
 
 /**

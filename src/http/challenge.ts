@@ -5,8 +5,8 @@
  * challenge and the pass are HMACs, so any guard of a fleet with the same secret accepts them.
  * A browser pays about a second once; a harvester rotating addresses pays it per /24 and agent.
  */
+import { HarvestGuardError } from '../core/index.ts'
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { HarvestGuardError } from '../core/errors.ts'
 
 /** Code raised when the challenge secret is missing or too short. */
 export const HTTP_CHALLENGE_SECRET = 'HG_HTTP_CHALLENGE_SECRET'

@@ -4,8 +4,7 @@
  * numbers and timestamps of 18 digits do not count). One pass of one regular expression over the
  * text; each distinct value is one exposure, keyed by its digest, never kept in the clear.
  */
-import { type Exposure, FIELD_BIT, type FieldClass } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
+import { type Exposure, FIELD_BIT, type FieldClass, type Keyer } from '../core/index.ts'
 
 /** Value kinds discovery looks for. */
 export const DISCOVERY_KINDS = ['phone', 'email', 'national-id'] as const

@@ -5,20 +5,25 @@
  * Adapters (node, Express, Fastify, Hono, proxy) only move bytes between their framework and a
  * {@link Gate}.
  */
-import { bodyExposures, pathExposures, type Catalogue, type RouteMatch } from '../core/catalogue.ts'
-import { type Action, actionRank } from '../core/decision.ts'
-import type { Decision } from '../core/decision.ts'
-import type { Event, ResourceKind } from '../core/event.ts'
 import {
+  bodyExposures,
+  pathExposures,
+  type Catalogue,
+  type RouteMatch,
+  type Action,
+  actionRank,
+  type Decision,
+  type Event,
+  type ResourceKind,
   type Exposure,
   FIELD_BIT,
   type FieldClass,
   type FieldMask,
   digestHex,
   fieldMask,
-} from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
-import type { Principal } from '../core/principal.ts'
+  type Keyer,
+  type Principal,
+} from '../core/index.ts'
 import { type Coding, decodeBody, encodeBody, parseCoding, textKind } from './body.ts'
 import { type Challenge, type ChallengeOptions, createChallenge } from './challenge.ts'
 import { type DiscoveryKind, DISCOVERY_KINDS, discoverExposures } from './discovery.ts'

@@ -2,7 +2,7 @@
  * IP addresses and CIDR ranges for client attribution. Addresses are held as four 32-bit words
  * (IPv4 as IPv4-mapped IPv6) so one matcher serves both families with integer compares only.
  */
-import { HarvestGuardError } from '../core/errors.ts'
+import { HarvestGuardError } from '../core/index.ts'
 
 /** Code raised when a configured CIDR (trusted proxies, allowlist) does not parse. */
 export const HTTP_BAD_CIDR = 'HG_HTTP_BAD_CIDR'

@@ -3,7 +3,7 @@
  * masking. Selection lives with the catalogue (core); this adds the write side the HTTP feeders
  * need. Walks with no allocation beyond the recursion.
  */
-import type { JsonPath, JsonPathStep } from '../core/catalogue.ts'
+import type { JsonPath, JsonPathStep } from '../core/index.ts'
 
 function visit(
   value: unknown,

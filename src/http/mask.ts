@@ -3,8 +3,7 @@
  * and personal values found by pattern in any text (JSON or HTML). The masked shape keeps enough
  * for a person to recognise their own data (`138****5678`) and nothing a harvester can use.
  */
-import type { RouteMatch } from '../core/catalogue.ts'
-import { FIELD_BIT, type FieldClass, type FieldMask } from '../core/exposure.ts'
+import { type RouteMatch, FIELD_BIT, type FieldClass, type FieldMask } from '../core/index.ts'
 import { type DiscoveryKind, maskPersonalValues, maskValue } from './discovery.ts'
 import { updateJsonPath } from './json-path.ts'
 

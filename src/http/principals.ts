@@ -4,10 +4,7 @@
  * attributes each response to all of them. Credentials and personal values only ever leave this
  * file as keyed digests.
  */
-import type { Client } from '../core/event.ts'
-import { digestHex } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
-import type { Principal } from '../core/principal.ts'
+import { type Client, digestHex, type Keyer, type Principal } from '../core/index.ts'
 import { computeAnomalies, createAutomationTest } from './anomalies.ts'
 import { type ForwardedHeader, resolveClientAddress } from './client-address.ts'
 import { type CidrMatcher, type IpWords, createCidrMatcher, subnetOf } from './ip.ts'

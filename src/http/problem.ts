@@ -2,7 +2,7 @@
  * Answers the guard gives instead of the application: RFC 9457 problem documents for API
  * clients, the challenge page for browsers. Plain data, so every adapter sends them its own way.
  */
-import type { Action, Decision } from '../core/decision.ts'
+import type { Action, Decision } from '../core/index.ts'
 
 /** A complete response the guard sends in place of the application's. */
 export interface Answer {

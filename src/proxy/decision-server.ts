@@ -5,10 +5,9 @@
  * (challenge) with the reasons in headers. It never sees response bodies: exposures come from
  * the gateway's access log, tailed and fed to the same engine.
  */
+import { type Event, HarvestGuardError } from '../core/index.ts'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Event } from '../core/event.ts'
-import { HarvestGuardError } from '../core/errors.ts'
 import { type Guard, type GuardEngine, headerValue, rawHeaderNames } from '../http/index.ts'
 import { PROXY_INVALID, isLoopbackHost } from './reverse-proxy.ts'
 

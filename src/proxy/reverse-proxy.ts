@@ -4,13 +4,13 @@
  * backpressure; bodies are teed for accounting up to the inspection cap and held only when a
  * principal's responses must be masked. WebSocket upgrades are judged, then tunnelled as bytes.
  */
+import { HarvestGuardError } from '../core/index.ts'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { connect, isIP, type AddressInfo, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import { pipeline } from 'node:stream/promises'
 import { Pool } from 'undici'
-import { HarvestGuardError } from '../core/errors.ts'
 import {
   type BodyPlan,
   BoundedBuffer,
