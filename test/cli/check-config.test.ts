@@ -20,6 +20,13 @@ async function cli(
   return { code, out, err }
 }
 
+function run(file: string) {
+  return spawnSync(process.execPath, ['bin/harvestguard.js', 'check-config', file], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', HG_TEST_SECRET: SECRET },
+  })
+}
+
 describe('harvestguard check-config', () => {
   it('summarises a valid file and exits 0', async () => {
     const r = await cli(['check-config', 'test/fixtures/config/good/catalogue.yaml'], {
@@ -88,11 +95,6 @@ describe('harvestguard check-config', () => {
   })
 
   it('runs as the installed binary with the same exit codes', () => {
-    const run = (file: string) =>
-      spawnSync(process.execPath, ['bin/harvestguard.js', 'check-config', file], {
-        encoding: 'utf8',
-        env: { PATH: process.env['PATH'] ?? '', HG_TEST_SECRET: SECRET },
-      })
     const good = run('test/fixtures/config/good/catalogue.yaml')
     assert.equal(good.status, 0, good.stderr)
     assert.match(good.stdout, /ok: 3 routes/)
