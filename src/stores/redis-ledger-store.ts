@@ -1,0 +1,567 @@
+/**
+ * A LedgerStore for a fleet of guards sharing one view through Redis (standalone or Cluster).
+ *
+ * Each guard judges on LOCAL ledgers, synchronously, exactly like the memory store: per-request
+ * latency never waits on Redis. A background syncer (every `syncIntervalMs`) sends, in one round
+ * trip per batch (one pipeline per Cluster node), this guard's own cumulative ledger for every
+ * principal it saw since the last round plus its new decisions, and reads back what the other
+ * guards hold for those principals. Peers' ledgers are merged into the local one (sketches by
+ * union, counters by addition: see Ledger.merge) and the strongest live peer decision is
+ * adopted, so a harvester spread over the fleet is judged on the sum of what every guard served
+ * it, about one sync interval late.
+ *
+ * Why the guard keeps its OWN ledger besides the merged one: counters merge by addition, which
+ * is not idempotent; each guard therefore publishes only what it saw itself (overwriting its own
+ * field), and rebuilds the merged view as own + peers on every pull. Cost: a second ledger per
+ * principal (recording an event twice) and `Ledger.toBytes` per principal per round.
+ *
+ * Outage (`onStoreError`): a failed or timed-out round is counted and reported; the guard goes on
+ * with local state. Nothing is queued but a set of dirty principals (bounded by `maxPrincipals`):
+ * own ledgers are cumulative, so the first round that succeeds afterwards writes everything the
+ * guard saw meanwhile. After an outage every tracked principal is re-published (in batches), which
+ * also repopulates a Redis that restarted empty. With `onStoreError: 'block'` the guard fails
+ * closed instead: while the store has been unreachable for longer than `outageGraceMs`, every
+ * principal is judged `block`.
+ */
+import type { Action, Decision } from '../core/decision.ts'
+import { actionRank } from '../core/decision.ts'
+import type { Event } from '../core/event.ts'
+import { HarvestGuardError } from '../core/errors.ts'
+import { Ledger } from '../core/ledger.ts'
+import type { LedgerStore } from '../core/ledger-store.ts'
+import type { CompiledPolicy } from '../core/policy.ts'
+import type { Principal } from '../core/principal.ts'
+import { RedisFleetExchange } from './redis-fleet.ts'
+import type { FleetEntry, RedisClient } from './redis-fleet.ts'
+
+/** Code of a failed or timed-out sync round with Redis. */
+export const STORE_UNAVAILABLE = 'HG_STORE_UNAVAILABLE'
+
+/** What a guard does while Redis is unreachable: go on with local state, or fail closed. */
+export const STORE_ERROR_MODES = ['allow', 'block'] as const
+/** One of {@link STORE_ERROR_MODES}. */
+export type StoreErrorMode = (typeof STORE_ERROR_MODES)[number]
+
+/** Options of {@link RedisLedgerStore}. */
+export interface RedisLedgerStoreOptions {
+  /** An ioredis client (`new Redis(url)` or `new Cluster(nodes)`); the caller owns it. */
+  readonly client: RedisClient
+  /** The compiled policy (its windows decode and merge peer ledgers). */
+  readonly policy: CompiledPolicy
+  /** Unique per guard process. @default a random id */
+  readonly guardId?: string
+  /** @default 'hg:' */
+  readonly keyPrefix?: string
+  /** Background sync period; 0 disables the timer (call {@link RedisLedgerStore.sync}). @default 1000 */
+  readonly syncIntervalMs?: number
+  /** A round slower than this counts as failed. @default max(2000, 2 × syncIntervalMs) */
+  readonly syncTimeoutMs?: number
+  /**
+   * Rounds a principal is still read back after its last local activity, so a guard keeps
+   * learning what the fleet does with a principal it saw recently. @default 3
+   */
+  readonly pullRounds?: number
+  /** Principals per round at most; the rest wait for the next round. @default 10000 */
+  readonly maxBatch?: number
+  /** Most principals tracked locally; least recently active evicted first. @default 1_000_000 */
+  readonly maxPrincipals?: number
+  /** Recency refresh granularity, as in MemoryLedgerStore. @default 60_000 */
+  readonly touchMs?: number
+  /** Expiry of a principal's fleet state after its last publication. @default 25h */
+  readonly keyTtlMs?: number
+  /** Fail open (`allow`: local state only) or closed (`block`) during an outage. @default 'allow' */
+  readonly onStoreError?: StoreErrorMode
+  /** How long Redis may be unreachable before `onStoreError: 'block'` applies. @default 3 × syncIntervalMs */
+  readonly outageGraceMs?: number
+  /** Every failed round (the hot path never sees them). */
+  readonly onError?: (error: HarvestGuardError) => void
+  /** Every successful round, for metrics. */
+  readonly onSync?: (round: SyncRound) => void
+  /** Wall clock for sync bookkeeping (never for judging). @default Date.now */
+  readonly now?: () => number
+}
+
+/** One successful sync round. */
+export interface SyncRound {
+  /** Principals in the batch. */
+  readonly principals: number
+  /** Redis commands it cost. */
+  readonly commands: number
+  /** Peer ledgers merged into local ones. */
+  readonly merged: number
+  /** Peer decisions adopted. */
+  readonly adopted: number
+  readonly durationMs: number
+}
+
+/** Sync counters, for metrics and tests. */
+export interface RedisStoreStats {
+  readonly rounds: number
+  readonly failedRounds: number
+  readonly commands: number
+  /** Principals waiting to be published. */
+  readonly dirty: number
+  /** Wall time of the last successful round, 0 before the first. */
+  readonly lastSyncMs: number
+  /** Whether the last round failed. */
+  readonly degraded: boolean
+}
+
+/** A ledger that also records this guard's own observations, for publication. */
+class FleetLedger extends Ledger {
+  own: Ledger
+  readonly principal: Principal
+  readonly #dirty: Set<FleetLedger>
+  touchedAtMs = 0
+
+  constructor(principal: Principal, dirty: Set<FleetLedger>, own: Ledger = new Ledger()) {
+    super()
+    this.principal = principal
+    this.#dirty = dirty
+    this.own = own
+  }
+
+  override record(event: Event, policy: CompiledPolicy): boolean {
+    this.own.record(event, policy)
+    this.#dirty.add(this)
+    return super.record(event, policy)
+  }
+}
+
+function isDecision(value: unknown): value is Decision {
+  if (typeof value !== 'object' || value === null) return false
+  const d = value as Record<string, unknown>
+  return (
+    typeof d['principal'] === 'string' &&
+    typeof d['action'] === 'string' &&
+    typeof d['expiresAtMs'] === 'number' &&
+    typeof d['timeMs'] === 'number'
+  )
+}
+
+/**
+ * {@link LedgerStore} shared by a fleet through Redis: local ledgers, background sync.
+ *
+ * @example
+ * const store = new RedisLedgerStore({ client: new Redis('redis://127.0.0.1:6379'), policy })
+ * const engine = createEngine({ policy, store })
+ */
+export class RedisLedgerStore implements LedgerStore {
+  readonly maxPrincipals: number
+  readonly guardId: string
+  readonly #policy: CompiledPolicy
+  readonly #exchange: RedisFleetExchange
+  readonly #touchMs: number
+  readonly #keyTtlMs: number
+  readonly #maxBatch: number
+  readonly #syncTimeoutMs: number
+  readonly #mode: StoreErrorMode
+  readonly #graceMs: number
+  readonly #onError: (error: HarvestGuardError) => void
+  readonly #onSync: (round: SyncRound) => void
+  readonly #now: () => number
+  readonly #ledgers = new Map<Principal, FleetLedger>()
+  readonly #decisions = new Map<Principal, Decision>()
+  readonly #dirty = new Set<FleetLedger>()
+  readonly #pendingDecisions = new Map<Principal, Decision>()
+  /** Recently published ledgers, by the round they were last published in (read-only rounds). */
+  readonly #recent = new Map<FleetLedger, number>()
+  readonly #pullRounds: number
+  #timer: ReturnType<typeof setInterval> | undefined
+  #inFlight: Promise<SyncRound | undefined> | undefined
+  #evictions = 0
+  #expirations = 0
+  #newestMs = 0
+  #rounds = 0
+  #failedRounds = 0
+  #commands = 0
+  #lastSyncMs = 0
+  #failingSinceMs = 0
+  #resync = false
+  #closed = false
+
+  constructor(options: RedisLedgerStoreOptions) {
+    const max = options.maxPrincipals ?? 1_000_000
+    if (!Number.isInteger(max) || max < 1) {
+      throw new HarvestGuardError(
+        'HG_STORE_OPTIONS',
+        `maxPrincipals must be a positive integer, got ${max}`,
+      )
+    }
+    this.maxPrincipals = max
+    this.guardId = options.guardId ?? `g${Math.random().toString(36).slice(2, 10)}`
+    this.#policy = options.policy
+    this.#keyTtlMs = options.keyTtlMs ?? 25 * 3_600_000
+    this.#exchange = new RedisFleetExchange({
+      client: options.client,
+      guardId: this.guardId,
+      keyPrefix: options.keyPrefix ?? 'hg:',
+      keyTtlMs: this.#keyTtlMs,
+    })
+    this.#touchMs = options.touchMs ?? 60_000
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 10_000)
+    this.#pullRounds = Math.max(0, options.pullRounds ?? 3)
+    const intervalMs = options.syncIntervalMs ?? 1000
+    this.#syncTimeoutMs = options.syncTimeoutMs ?? Math.max(2000, 2 * intervalMs)
+    this.#mode = options.onStoreError ?? 'allow'
+    this.#graceMs = options.outageGraceMs ?? 3 * Math.max(intervalMs, 1000)
+    this.#onError = options.onError ?? (() => {})
+    this.#onSync = options.onSync ?? (() => {})
+    this.#now = options.now ?? Date.now
+    if (intervalMs > 0) {
+      this.#timer = setInterval(() => {
+        void this.sync()
+      }, intervalMs)
+      this.#timer.unref()
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // LedgerStore (synchronous, local)
+
+  get size(): number {
+    return this.#ledgers.size
+  }
+  get evictions(): number {
+    return this.#evictions
+  }
+  get expirations(): number {
+    return this.#expirations
+  }
+  get decisionCount(): number {
+    return this.#failClosed() ? Math.max(1, this.#decisions.size) : this.#decisions.size
+  }
+
+  get(principal: Principal): Ledger | undefined {
+    return this.#ledgers.get(principal)
+  }
+
+  getOrCreate(principal: Principal, timeMs: number): Ledger {
+    if (timeMs > this.#newestMs) this.#newestMs = timeMs
+    const ledgers = this.#ledgers
+    let ledger = ledgers.get(principal)
+    if (ledger !== undefined) {
+      if (timeMs - ledger.lastMs > this.#touchMs && ledger.requests > 0) {
+        ledgers.delete(principal)
+        ledgers.set(principal, ledger)
+      }
+      return ledger
+    }
+    if (ledgers.size >= this.maxPrincipals) {
+      for (const [oldest, l] of ledgers) {
+        ledgers.delete(oldest)
+        this.#dirty.delete(l)
+        this.#evictions++
+        if (ledgers.size < this.maxPrincipals) break
+      }
+    }
+    ledger = new FleetLedger(principal, this.#dirty)
+    ledgers.set(principal, ledger)
+    return ledger
+  }
+
+  delete(principal: Principal): boolean {
+    const l = this.#ledgers.get(principal)
+    if (l !== undefined) this.#dirty.delete(l)
+    return this.#ledgers.delete(principal)
+  }
+
+  entries(): IterableIterator<[Principal, Ledger]> {
+    return this.#ledgers.entries()
+  }
+
+  sweep(timeMs: number, idleMs: number): number {
+    let dropped = 0
+    for (const [principal, ledger] of this.#ledgers) {
+      if (timeMs - ledger.lastMs <= idleMs) {
+        if (timeMs - ledger.lastMs <= idleMs - this.#touchMs) break
+        continue
+      }
+      this.#ledgers.delete(principal)
+      this.#dirty.delete(ledger)
+      dropped++
+    }
+    for (const [principal, d] of this.#decisions) {
+      if (d.expiresAtMs <= timeMs) this.#decisions.delete(principal)
+    }
+    this.#expirations += dropped
+    return dropped
+  }
+
+  decision(principal: Principal, timeMs: number): Decision | undefined {
+    const d = this.#decisions.get(principal)
+    if (d !== undefined && d.expiresAtMs <= timeMs) this.#decisions.delete(principal)
+    const live = d !== undefined && d.expiresAtMs > timeMs ? d : undefined
+    if (this.#failClosed() && (live === undefined || live.action !== 'block')) {
+      return this.#outageDecision(principal, timeMs)
+    }
+    return live
+  }
+
+  setDecision(principal: Principal, decision: Decision): void {
+    this.#decisions.set(principal, decision)
+    this.#pendingDecisions.set(principal, decision)
+  }
+
+  *decisions(timeMs: number): IterableIterator<[Principal, Decision]> {
+    for (const entry of this.#decisions) if (entry[1].expiresAtMs > timeMs) yield entry
+  }
+
+  #failClosed(): boolean {
+    return (
+      this.#mode === 'block' &&
+      this.#failingSinceMs > 0 &&
+      this.#now() - this.#failingSinceMs > this.#graceMs
+    )
+  }
+
+  #outageDecision(principal: Principal, timeMs: number): Decision {
+    return {
+      principal,
+      actor: principal,
+      action: 'block',
+      score: 0,
+      readings: [
+        {
+          signal: 'store-unavailable',
+          value: (this.#now() - this.#failingSinceMs) / 1000,
+          contribution: 0,
+          note: 'shared ledger store unreachable; onStoreError is block (fail closed)',
+        },
+      ],
+      linked: [],
+      timeMs,
+      expiresAtMs: timeMs + 1000,
+      shadow: false,
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Sync (background)
+
+  /** Sync counters. */
+  get stats(): RedisStoreStats {
+    return {
+      rounds: this.#rounds,
+      failedRounds: this.#failedRounds,
+      commands: this.#commands,
+      dirty: this.#dirty.size + (this.#resync ? this.#ledgers.size : 0),
+      lastSyncMs: this.#lastSyncMs,
+      degraded: this.#failingSinceMs > 0,
+    }
+  }
+
+  /**
+   * Runs one sync round now (the timer calls this). Resolves with the round, or undefined when it
+   * failed (reported through `onError`) or another round was still running. Never rejects.
+   */
+  sync(): Promise<SyncRound | undefined> {
+    if (this.#inFlight !== undefined) return this.#inFlight.then(() => undefined)
+    const run = this.#round().finally(() => {
+      this.#inFlight = undefined
+    })
+    this.#inFlight = run
+    return run
+  }
+
+  #batch(): FleetLedger[] {
+    const batch: FleetLedger[] = []
+    if (this.#resync) {
+      // after an outage: republish everything tracked (Redis may have restarted empty)
+      for (const l of this.#ledgers.values()) if (l.own.requests > 0) this.#dirty.add(l)
+      this.#resync = false
+    }
+    for (const l of this.#dirty) {
+      batch.push(l)
+      if (batch.length >= this.#maxBatch) break
+    }
+    for (const l of batch) this.#dirty.delete(l)
+    return batch
+  }
+
+  async #round(): Promise<SyncRound | undefined> {
+    const started = this.#now()
+    const batch = this.#batch()
+    const decisionPrincipals = new Set<Principal>()
+    const entries: FleetEntry[] = []
+    const inBatch = new Set<Principal>()
+    for (const l of batch) {
+      inBatch.add(l.principal)
+      const decision = this.#pendingDecisions.get(l.principal)
+      if (decision !== undefined) decisionPrincipals.add(l.principal)
+      const touch = started - l.touchedAtMs > this.#keyTtlMs / 4
+      if (touch) l.touchedAtMs = started
+      entries.push({
+        principal: l.principal,
+        ledger: l.own.toBytes(),
+        ...(decision === undefined ? {} : { decision: JSON.stringify(decision) }),
+        touch,
+        pull: true,
+      })
+      this.#recent.delete(l)
+      this.#recent.set(l, this.#rounds)
+    }
+    // principals active lately but not this round: read only
+    for (const [l, round] of this.#recent) {
+      if (this.#rounds - round > this.#pullRounds || this.#ledgers.get(l.principal) !== l) {
+        this.#recent.delete(l)
+        continue
+      }
+      if (inBatch.has(l.principal) || entries.length >= this.#maxBatch) continue
+      inBatch.add(l.principal)
+      entries.push({ principal: l.principal, pull: true })
+    }
+    // decisions on principals without a local ledger here (linked identities)
+    for (const [principal, decision] of this.#pendingDecisions) {
+      if (inBatch.has(principal) || entries.length >= this.#maxBatch) continue
+      decisionPrincipals.add(principal)
+      entries.push({ principal, decision: JSON.stringify(decision), touch: true, pull: false })
+    }
+    for (const p of decisionPrincipals) this.#pendingDecisions.delete(p)
+    if (entries.length === 0) {
+      this.#lastSyncMs = started
+      return { principals: 0, commands: 0, merged: 0, adopted: 0, durationMs: 0 }
+    }
+    const commands = RedisFleetExchange.commands(entries)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      const peers = await Promise.race([
+        this.#exchange.exchange(entries),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${this.#syncTimeoutMs} ms`)),
+            this.#syncTimeoutMs,
+          )
+          timer.unref?.()
+        }),
+      ])
+      this.#commands += commands
+      let merged = 0
+      let adopted = 0
+      for (const [principal, p] of peers) {
+        if (p.ledgers.length > 0 && this.#mergePeers(principal, p.ledgers))
+          merged += p.ledgers.length
+        for (const json of p.decisions) if (this.#adopt(principal, json)) adopted++
+      }
+      this.#rounds++
+      this.#lastSyncMs = this.#now()
+      if (this.#failingSinceMs > 0) {
+        this.#failingSinceMs = 0
+        this.#resync = true
+      }
+      const round = {
+        principals: entries.length,
+        commands,
+        merged,
+        adopted,
+        durationMs: this.#lastSyncMs - started,
+      }
+      try {
+        this.#onSync(round)
+      } catch {
+        // a throwing listener must not mark a good round failed
+      }
+      return round
+    } catch (cause) {
+      this.#failedRounds++
+      if (this.#failingSinceMs === 0) this.#failingSinceMs = started
+      // keep everything for the next round: own ledgers are cumulative, decisions re-queued
+      for (const l of batch) if (this.#ledgers.get(l.principal) === l) this.#dirty.add(l)
+      for (const e of entries) {
+        if (e.decision === undefined || this.#pendingDecisions.has(e.principal)) continue
+        const d = this.#decisions.get(e.principal)
+        if (d !== undefined) this.#pendingDecisions.set(e.principal, d)
+      }
+      const detail = cause instanceof Error ? cause.message : String(cause)
+      try {
+        this.#onError(
+          new HarvestGuardError(
+            STORE_UNAVAILABLE,
+            `Redis ledger sync failed (${entries.length} principals kept for the next round): ${detail}`,
+            {
+              cause,
+            },
+          ),
+        )
+      } catch {
+        // reporting must not break the syncer
+      }
+      return undefined
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+
+  /** Rebuilds the local ledger as own + every peer's published ledger. */
+  #mergePeers(principal: Principal, peerBytes: readonly Buffer[]): boolean {
+    const current = this.#ledgers.get(principal)
+    if (current === undefined) return false
+    const policy = this.#policy
+    const next = new FleetLedger(principal, this.#dirty, current.own)
+    next.merge(current.own, policy)
+    let any = false
+    for (const bytes of peerBytes) {
+      try {
+        next.merge(
+          Ledger.fromBytes(
+            new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+            policy.windows,
+          ),
+          policy,
+        )
+        any = true
+      } catch (cause) {
+        // a corrupt or foreign-policy peer field is skipped, never fatal
+        this.#onError(
+          new HarvestGuardError(
+            STORE_UNAVAILABLE,
+            `peer ledger of ${principal} ignored: ${(cause as Error).message}`,
+            {
+              cause,
+            },
+          ),
+        )
+      }
+    }
+    if (!any) return false
+    next.flags = current.flags
+    next.touchedAtMs = current.touchedAtMs
+    // keep the recency position: replace in place
+    this.#ledgers.set(principal, next)
+    if (this.#dirty.delete(current)) this.#dirty.add(next)
+    const round = this.#recent.get(current)
+    if (round !== undefined) {
+      this.#recent.delete(current)
+      this.#recent.set(next, round)
+    }
+    return true
+  }
+
+  /** Adopts a peer's decision held under `principal` when it is live and stronger than ours. */
+  #adopt(principal: Principal, json: string): boolean {
+    let d: unknown
+    try {
+      d = JSON.parse(json)
+    } catch {
+      return false
+    }
+    if (!isDecision(d) || d.expiresAtMs <= this.#newestMs) return false
+    const mine = this.#decisions.get(principal)
+    if (mine !== undefined && mine.expiresAtMs > this.#newestMs) {
+      const stronger = actionRank(d.action as Action) > actionRank(mine.action)
+      if (!stronger && !(d.action === mine.action && d.expiresAtMs > mine.expiresAtMs)) return false
+    }
+    // adopted, not re-published: it stays the peer's decision
+    this.#decisions.set(principal, d)
+    return true
+  }
+
+  /** Stops the timer and runs a final round so the fleet sees this guard's last state. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#timer = undefined
+    await this.sync()
+  }
+}

@@ -1,0 +1,217 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { createEngine } from '../../src/core/index.ts'
+import type { Decision } from '../../src/core/index.ts'
+import { RedisLedgerStore } from '../../src/stores/redis-ledger-store.ts'
+import type { RedisClient } from '../../src/stores/redis-fleet.ts'
+import { REDIS_HOST, REDIS_PORT, requireCommand, requireService } from '../support/services.ts'
+import { sparePort, startRedisCluster } from '../fleet/redis-servers.ts'
+import type { RedisClusterProcesses } from '../fleet/redis-servers.ts'
+import { apiEvent, defaultPolicy } from './fleet-support.ts'
+import { Cluster } from 'ioredis'
+
+const redisSkip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
+const clusterSkip = requireCommand('redis-server') || requireCommand('redis-cli')
+const policy = defaultPolicy()
+const T0 = 1_800_000_000_000
+
+function decision(principal: string, action: Decision['action'], timeMs: number): Decision {
+  return {
+    principal,
+    actor: principal,
+    action,
+    score: 80,
+    readings: [],
+    linked: [],
+    timeMs,
+    expiresAtMs: timeMs + 600_000,
+    shadow: false,
+  }
+}
+
+/** The behaviour every Redis deployment must show, run against standalone and Cluster. */
+function fleetBehaviour(
+  name: string,
+  skip: false | string,
+  connect: () => Promise<RedisClient>,
+  done: () => Promise<void>,
+): void {
+  describe(`RedisLedgerStore on ${name}`, { skip }, () => {
+    let client: RedisClient
+    const prefix = `hgtest:${randomBytes(4).toString('hex')}:`
+    const guard = (id: string) =>
+      new RedisLedgerStore({ client, policy, guardId: id, keyPrefix: prefix, syncIntervalMs: 0 })
+    before(async () => {
+      client = await connect()
+    })
+    after(async () => {
+      const nodes = client instanceof Cluster ? client.nodes('master') : [client as Redis]
+      for (const node of nodes) {
+        const keys = await node.keys(`${prefix}*`)
+        if (keys.length > 0) for (const k of keys) await node.del(k)
+      }
+      client.disconnect()
+      await done()
+    })
+
+    it('merges what every guard served a principal, counting each record once', async () => {
+      const a = guard('a')
+      const b = guard('b')
+      const ea = createEngine({ policy, store: a })
+      const eb = createEngine({ policy, store: b })
+      const p = 'ip:198.51.100.9'
+      // a serves records 0..399, b serves 300..699: 700 distinct, 100 in common
+      for (let i = 0; i < 400; i++) ea.observe(apiEvent([p], T0 + i, [i]))
+      for (let i = 300; i < 700; i++) eb.observe(apiEvent([p], T0 + i, [i]))
+      await a.sync()
+      await b.sync()
+      await a.sync()
+      for (const store of [a, b]) {
+        const ledger = store.get(p)
+        assert.ok(ledger !== undefined)
+        const distinct = ledger.distinct(0, T0 + 1000)
+        assert.ok(
+          Math.abs(distinct - 700) <= 700 * 0.03,
+          `${store.guardId}: ${distinct} distinct, expected ~700`,
+        )
+        assert.equal(ledger.requests, 800, 'requests add across guards')
+      }
+      // syncing again never double counts: each guard publishes only what it saw itself
+      await a.sync()
+      await b.sync()
+      await a.sync()
+      assert.equal(a.get(p)?.requests, 800)
+      assert.equal(b.get(p)?.requests, 800)
+      await a.close()
+      await b.close()
+    })
+
+    it('adopts a stronger live decision another guard took', async () => {
+      const a = guard('a2')
+      const b = guard('b2')
+      const p = 'net:198.51.100.0/24'
+      a.getOrCreate(p, T0).record(apiEvent([p], T0, [1]), policy)
+      a.setDecision(p, decision(p, 'block', T0))
+      await a.sync()
+      b.getOrCreate(p, T0 + 10).record(apiEvent([p], T0 + 10, [2]), policy)
+      assert.equal(b.decision(p, T0 + 10), undefined)
+      const round = await b.sync()
+      assert.equal(round?.adopted, 1)
+      assert.equal(b.decision(p, T0 + 20)?.action, 'block')
+      assert.equal(
+        b.decision(p, T0 + 700_000),
+        undefined,
+        'an adopted decision lapses as it would at its guard',
+      )
+      await a.close()
+      await b.close()
+    })
+
+    it('spends one command per write and one per read per principal in a round', async () => {
+      const a = guard('a3')
+      for (let i = 0; i < 50; i++) {
+        const p = `ip:203.0.113.${i}`
+        a.getOrCreate(p, T0).record(apiEvent([p], T0, [i]), policy)
+      }
+      const first = await a.sync()
+      assert.equal(first?.principals, 50)
+      assert.equal(first?.commands, 150, 'write + expiry + read on first publication')
+      for (let i = 0; i < 50; i++) {
+        const p = `ip:203.0.113.${i}`
+        a.getOrCreate(p, T0 + 1000).record(apiEvent([p], T0 + 1000, [i]), policy)
+      }
+      const second = await a.sync()
+      assert.equal(second?.commands, 100, 'write + read afterwards (expiry refreshed rarely)')
+      await a.close()
+    })
+  })
+}
+
+fleetBehaviour(
+  'the machine Redis',
+  redisSkip,
+  async () => new Redis({ host: REDIS_HOST, port: REDIS_PORT, lazyConnect: false }),
+  async () => {},
+)
+
+let cluster: RedisClusterProcesses | undefined
+fleetBehaviour(
+  'a 3-node Redis Cluster',
+  clusterSkip,
+  async () => {
+    cluster = await startRedisCluster(3)
+    const c = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })))
+    await c.ping()
+    return c
+  },
+  async () => {
+    await cluster?.stop()
+  },
+)
+
+describe('RedisLedgerStore while Redis is unreachable', () => {
+  it('judges on local state, keeps the principals for the next round and reports the failure', async () => {
+    const port = await sparePort()
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    })
+    client.on('error', () => {})
+    const errors: string[] = []
+    const store = new RedisLedgerStore({
+      client,
+      policy,
+      syncIntervalMs: 0,
+      onError: (e) => errors.push(e.code),
+    })
+    const engine = createEngine({ policy, store })
+    for (let i = 0; i < 100; i++) engine.observe(apiEvent(['ip:192.0.2.1'], T0 + i, [i]))
+    assert.equal(await store.sync(), undefined)
+    assert.deepEqual(errors, ['HG_STORE_UNAVAILABLE'])
+    assert.equal(store.stats.dirty, 1, 'the principal waits for the next round')
+    assert.equal(store.stats.degraded, true)
+    assert.equal(store.get('ip:192.0.2.1')?.requests, 100)
+    assert.notEqual(
+      store.decision('ip:192.0.2.1', T0 + 100)?.readings[0]?.signal,
+      'store-unavailable',
+      "onStoreError 'allow' keeps judging locally",
+    )
+    client.disconnect()
+  })
+
+  it("fails closed with onStoreError 'block' once the outage outlasts the grace period", async () => {
+    const port = await sparePort()
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    })
+    client.on('error', () => {})
+    let now = 1_000_000
+    const store = new RedisLedgerStore({
+      client,
+      policy,
+      syncIntervalMs: 0,
+      onStoreError: 'block',
+      outageGraceMs: 5000,
+      now: () => now,
+    })
+    store.getOrCreate('ip:192.0.2.2', T0).record(apiEvent(['ip:192.0.2.2'], T0, [1]), policy)
+    await store.sync()
+    now += 4000
+    assert.equal(store.decision('ip:192.0.2.2', T0), undefined, 'within the grace period')
+    now += 2000
+    assert.equal(store.decision('ip:192.0.2.2', T0)?.action, 'block')
+    assert.equal(store.decision('ip:192.0.2.2', T0)?.readings[0]?.signal, 'store-unavailable')
+    client.disconnect()
+  })
+})
