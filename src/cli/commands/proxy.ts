@@ -1,0 +1,186 @@
+/**
+ * `harvestguard proxy --listen 127.0.0.1:8000 --upstream http://127.0.0.1:8080 --config FILE`:
+ * the guard in front of any application. Wires config, keyer, catalogue, engine, journal and the
+ * guard; also exports that wiring for `serve`.
+ */
+import { Command, Option } from 'commander'
+import {
+  type Catalogue,
+  compileCatalogue,
+  createEngine,
+  type Engine,
+  HarvestGuardError,
+  type Journal,
+  type Keyer,
+} from '../../core/index.ts'
+import { type Config, defaultConfig, loadConfigFile, parseListen } from '../../config/index.ts'
+import {
+  type AccountResolver,
+  createGuard,
+  type Guard,
+  THROTTLE_MODES,
+  type ThrottleMode,
+} from '../../http/index.ts'
+import { openJournal } from '../../journal/index.ts'
+import { createKeyer } from '../../keyer/index.ts'
+import { createReverseProxy, PROXY_INVALID } from '../../proxy/index.ts'
+import type { CliIo, CommandFactory } from '../program.ts'
+
+/** Inline flags shared by `proxy` and `serve`. */
+export interface InlineFlags {
+  readonly config?: string | undefined
+  readonly discovery?: boolean | undefined
+  readonly inspectBytes?: number | undefined
+  readonly throttle?: ThrottleMode | undefined
+  readonly challengeBits?: number | undefined
+  readonly shadow?: boolean | undefined
+  readonly journal?: boolean | undefined
+}
+
+/** Everything an inline feeder runs on. */
+export interface InlineStack {
+  readonly config: Config
+  readonly engine: Engine
+  readonly guard: Guard
+  readonly keyer: Keyer
+  readonly catalogue: Catalogue
+  readonly journal: Journal | undefined
+  close(): Promise<void>
+}
+
+/** Builds config -> keyer, catalogue, engine, journal -> guard. */
+export async function buildInline(flags: InlineFlags, io: CliIo): Promise<InlineStack> {
+  const config =
+    flags.config === undefined
+      ? defaultConfig({ env: io.env })
+      : loadConfigFile(flags.config, { env: io.env })
+  for (const w of config.warnings) io.err(`warning: ${w}\n`)
+  const keyer = createKeyer(config.secret)
+  const catalogue = compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0])
+  const engine = createEngine({
+    policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
+    maxPrincipals: config.store.maxPrincipals,
+  })
+  let journal: Journal | undefined
+  if (flags.journal !== false) {
+    journal = await openJournal(config.journal, {
+      onError: (e) => io.err(`journal: ${e.message}\n`),
+    })
+    const j = journal
+    engine.onDecision((d) => j.recordDecision(d))
+  }
+  const http = config.http
+  const guard = createGuard({
+    engine,
+    keyer,
+    catalogue,
+    trustedProxies: http.trustedProxies,
+    forwardedHeader: http.forwardedHeader,
+    ...(http.account === undefined ? {} : { account: http.account as AccountResolver }),
+    apiKey: http.apiKey,
+    sessionCookies: http.sessionCookies,
+    ...(http.tlsFingerprintHeader === undefined
+      ? {}
+      : { tlsFingerprintHeader: http.tlsFingerprintHeader }),
+    userAgentCacheSize: http.userAgentCacheSize,
+    discovery: flags.discovery === true,
+    inspectBytes: flags.inspectBytes ?? 1_048_576,
+    throttle: { mode: flags.throttle ?? 'reject' },
+    // A subkey of the config secret: passes verify across a fleet sharing the config.
+    challenge: {
+      secret: `challenge:${config.secret.reveal()}`,
+      difficultyBits: flags.challengeBits ?? 16,
+    },
+    shadow: flags.shadow === true,
+  })
+  return {
+    config,
+    engine,
+    guard,
+    keyer,
+    catalogue,
+    journal,
+    close: async () => {
+      await journal?.close()
+    },
+  }
+}
+
+const positiveInt =
+  (what: string) =>
+  (text: string): number => {
+    const n = Number(text)
+    if (!Number.isInteger(n) || n <= 0)
+      throw new HarvestGuardError(
+        PROXY_INVALID,
+        `${what}: expected a positive integer, got ${JSON.stringify(text)}`,
+      )
+    return n
+  }
+
+/** Adds the inline flags to a command. */
+export function inlineOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'harvestguard.yaml (routes, policy, http, journal)')
+    .option('--discovery', 'scan bodies for phone numbers, e-mail addresses and national IDs')
+    .option(
+      '--inspect-bytes <n>',
+      'largest body inspected or masked',
+      positiveInt('--inspect-bytes'),
+    )
+    .addOption(
+      new Option('--throttle <mode>', 'answer 429 at once, or delay').choices(THROTTLE_MODES),
+    )
+    .option(
+      '--challenge-bits <n>',
+      'proof-of-work difficulty (leading zero bits)',
+      positiveInt('--challenge-bits'),
+    )
+    .option('--shadow', 'judge and journal, enforce nothing')
+    .option('--no-journal', 'do not record decisions')
+}
+
+/** Parses `host:port` for --listen, naming the flag on error. */
+export function listenAddress(text: string): { host: string; port: number } {
+  const l = parseListen(text)
+  if (l === undefined)
+    throw new HarvestGuardError(
+      PROXY_INVALID,
+      `--listen: expected host:port like 127.0.0.1:8000, got ${JSON.stringify(text)}`,
+    )
+  return l
+}
+
+/** Resolves once SIGINT/SIGTERM arrives. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done)
+      process.off('SIGTERM', done)
+      resolve()
+    }
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+}
+
+/** The `proxy` command. */
+export const proxyCommand: CommandFactory = (io) =>
+  inlineOptions(
+    new Command('proxy')
+      .description('reverse proxy with HarvestGuard in front of an upstream application')
+      .requiredOption('--upstream <url>', 'the application, e.g. http://127.0.0.1:8080')
+      .option('--listen <host:port>', 'where to listen', '127.0.0.1:8000')
+      .option('--public', 'allow listening on a non-loopback address'),
+  ).action(async (flags: InlineFlags & { upstream: string; listen: string; public?: boolean }) => {
+    const listen = listenAddress(flags.listen)
+    const stack = await buildInline(flags, io)
+    const proxy = createReverseProxy({ upstream: flags.upstream, guard: stack.guard })
+    const url = await proxy.listen(listen.host, listen.port, flags.public === true)
+    io.out(
+      `harvestguard proxy listening on ${url} -> ${flags.upstream}${flags.shadow === true ? ' (shadow mode)' : ''}\n`,
+    )
+    await untilSignal()
+    await proxy.close()
+    await stack.close()
+  })
