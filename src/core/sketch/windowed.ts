@@ -646,6 +646,9 @@ export class WindowedCounter {
   #list: number[] | undefined = undefined
   #n = 0
   #newest = -1
+  // While #list is undefined: the count at unit #newest. One live unit is the common idle case
+  // (a few requests within minutes), and a field costs 8 bytes where the smallest array is 64.
+  #only = 0
   // Dense: per window [head bucket, running total, slot 0 .. slot buckets-1].
   #dense: Float64Array | undefined = undefined
 
@@ -665,8 +668,9 @@ export class WindowedCounter {
 
   /** Approximate bytes retained on the heap. */
   get heapBytes(): number {
-    let bytes = OBJECT_BYTES + 5 * FIELD_BYTES
+    let bytes = OBJECT_BYTES + 6 * FIELD_BYTES
     if (this.#newest > 0x7fffffff) bytes += BOXED_DOUBLE_BYTES
+    if (!Number.isInteger(this.#only) || this.#only > 0x7fffffff) bytes += BOXED_DOUBLE_BYTES
     if (this.#list !== undefined) bytes += ARRAY_BYTES + 8 * this.#list.length
     if (this.#dense !== undefined) bytes += TYPED_ARRAY_BYTES + this.#dense.byteLength
     return bytes
@@ -676,23 +680,24 @@ export class WindowedCounter {
   add(timeMs: number, n = 1): void {
     const windows = this.#windows
     const u = windows.unitOf(timeMs)
-    if (u > this.#newest) this.#newest = u
-    else if (u < this.#newest && u < windows.oldestLiveUnit(this.#newest)) return
+    const prev = this.#newest
+    if (u > prev) this.#newest = u
+    else if (u < prev && u < windows.oldestLiveUnit(prev)) return
     const dense = this.#dense
     if (dense !== undefined) {
       this.#addDense(dense, u, n)
       return
     }
     let list = this.#list
-    const pairs = this.#n
     if (list === undefined) {
-      list = doubles(2)
-      list[0] = u
-      list[1] = n
-      this.#list = list
-      this.#n = 1
-      return
+      const only = this.#only
+      if (only === 0 ? u === this.#newest : u === prev) {
+        this.#only = only + n
+        return
+      }
+      list = this.#spill(prev)
     }
+    const pairs = this.#n
     for (let i = 2 * pairs - 2; i >= 0; i -= 2) {
       if (list[i] === u) {
         list[i + 1] = (list[i + 1] as number) + n
@@ -712,6 +717,19 @@ export class WindowedCounter {
       this.#purge()
       if (this.#n > windows.counterPairs) this.#promote()
     }
+  }
+
+  /** Moves the single in-field pair (at unit `unit`) into a list and returns the list. */
+  #spill(unit: number): number[] {
+    const list = doubles(2)
+    if (this.#only !== 0) {
+      list[0] = unit
+      list[1] = this.#only
+      this.#n = 1
+    } else this.#n = 0
+    this.#only = 0
+    this.#list = list
+    return list
   }
 
   #addDense(dense: Float64Array, u: number, n: number): void {
@@ -760,6 +778,8 @@ export class WindowedCounter {
     for (let i = 0; i < this.#n; i++) {
       this.#addDense(dense, list[2 * i] as number, list[2 * i + 1] as number)
     }
+    if (this.#only !== 0) this.#addDense(dense, this.#newest, this.#only)
+    this.#only = 0
     this.#dense = dense
     this.#list = undefined
     this.#n = 0
@@ -785,8 +805,8 @@ export class WindowedCounter {
       return dense[off + 1] as number
     }
     const list = this.#list
-    if (list === undefined) return 0
     const oldest = windows.oldestUnit(window, u)
+    if (list === undefined) return this.#newest >= oldest ? this.#only : 0
     let sum = 0
     for (let i = 0; i < 2 * this.#n; i += 2) {
       if ((list[i] as number) >= oldest) sum += list[i + 1] as number
@@ -813,8 +833,11 @@ export class WindowedCounter {
       for (let i = 0; i < other.#n; i++) {
         this.add((list[2 * i] as number) * windows.unitMs, list[2 * i + 1] as number)
       }
+      if (other.#only !== 0) this.add(other.#newest * windows.unitMs, other.#only)
       return
     }
+    // The in-field pair sits at #newest, which is about to move.
+    if (this.#dense === undefined && this.#list === undefined) this.#spill(this.#newest)
     if (other.#newest > this.#newest) this.#newest = other.#newest
     if (this.#dense === undefined) this.#promote()
     const dense = this.#dense as Float64Array
@@ -847,10 +870,18 @@ export class WindowedCounter {
     w.varint(this.#newest + 1)
     if (dense === undefined) {
       const list = this.#list
+      if (list === undefined) {
+        w.varint(this.#only === 0 ? 0 : 1)
+        if (this.#only !== 0) {
+          w.varint(0)
+          w.f64(this.#only)
+        }
+        return w.finish()
+      }
       w.varint(this.#n)
       for (let i = 0; i < this.#n; i++) {
-        w.varint(this.#newest - ((list as number[])[2 * i] as number))
-        w.f64((list as number[])[2 * i + 1] as number)
+        w.varint(this.#newest - (list[2 * i] as number))
+        w.f64(list[2 * i + 1] as number)
       }
       return w.finish()
     }
@@ -899,7 +930,8 @@ export class WindowedCounter {
         list[2 * i + 1] = r.count('count')
       }
       r.end()
-      if (n > 0) {
+      if (n === 1 && list[0] === newest) out.#only = list[1] as number
+      else if (n > 0) {
         out.#list = list
         out.#n = n
       }

@@ -311,8 +311,13 @@ describe('WindowedDistinct and WindowedCounter', () => {
       distinct.add(1000 + i, T0 + i * 1000)
       counter.add(T0 + i * 1000)
     }
-    // Object (72 bytes) + one list of 6 (digest, unit) slots; counter: object + one pair.
+    // Object (72 bytes) + one list of 6 (digest, unit) slots; the counter keeps its one live
+    // (unit, count) pair in fields.
     assert.equal(distinct.heapBytes, 72 + 48 + 6 * 16)
-    assert.equal(counter.heapBytes, 72 + 48 + 16)
+    assert.equal(counter.heapBytes, 80)
+    counter.add(T0 + MINUTE)
+    assert.equal(counter.heapBytes, 80 + 48 + 2 * 16)
+    assert.equal(counter.total(0, T0 + MINUTE), 1)
+    assert.equal(counter.total(1, T0 + MINUTE), 6)
   })
 })
