@@ -10,7 +10,7 @@ const filters = process.argv.slice(2)
 const benches = readdirSync(dir)
   .filter((name) => name.endsWith('.bench.ts'))
   .filter((name) => filters.length === 0 || filters.some((f) => name.includes(f)))
-  .sort()
+  .toSorted()
 
 if (benches.length === 0) {
   console.error(`no bench/*.bench.ts${filters.length > 0 ? ` matching ${filters.join(', ')}` : ''}`)
