@@ -172,11 +172,16 @@ function flatten(
         : CONFIG_VALUE
     let message = issue.message
     if (code === CONFIG_MISSING) message = `required key is missing (${message})`
-    else if (!message.includes(', got ') && !isSecretPath(path))
+    else if (!message.includes(', got ') && !isSecretPath(path) && !isStructured(value))
       message += `, got ${describe(value)}`
     out.push({ code, path, message })
   }
   return out
+}
+
+/** "got a mapping" says nothing the message does not; only scalars are worth echoing. */
+function isStructured(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Never echo a (possibly real) secret into an error message. */

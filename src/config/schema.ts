@@ -13,6 +13,7 @@ import {
 import { RESOURCE_KINDS } from '../core/event.ts'
 import { FIELD_CLASSES } from '../core/exposure.ts'
 import { durationSchema } from './duration.ts'
+import { policySchema } from './policy-schema.ts'
 import { secretRefSchema } from './secret.ts'
 
 /** What the guard does when its ledger store fails: let requests through, or refuse them. */
@@ -221,20 +222,24 @@ export const serverSchema = z
   })
   .strict()
 
-// Interim until the engine's src/config/policy-schema.ts lands: the section must be a mapping and
-// is handed to the engine as written. Replaced by `policySchema.prefault({})`.
-const policySection = z.record(z.string(), z.unknown()).default({})
+/**
+ * A section that may be absent, or present but empty (`store:` with every line commented out
+ * parses as null): both mean "all defaults".
+ */
+function section<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => v ?? {}, schema)
+}
 
 /** The whole file. Every section is optional: an empty file is a working configuration. */
 export const configSchema = z
   .object({
     secret: secretRefSchema.optional(),
-    routes: routesSchema,
-    policy: policySection,
-    http: httpSchema.prefault({}),
-    store: storeSchema.prefault({}),
-    journal: journalSchema.prefault({}),
-    server: serverSchema.prefault({}),
+    routes: z.preprocess((v) => v ?? [], routesSchema),
+    policy: section(policySchema),
+    http: section(httpSchema),
+    store: section(storeSchema),
+    journal: section(journalSchema),
+    server: section(serverSchema),
     onStoreError: z.enum(STORE_ERROR_MODES).default('allow'),
   })
   .strict()

@@ -43,7 +43,7 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   let out = ''
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`
-    else if (typeof key === 'string' && /^[A-Za-z_$][\w$-]*$/.test(key))
+    else if (typeof key === 'string' && /^[\w$-]+$/.test(key) && !/^\d+$/.test(key))
       out += out === '' ? key : `.${key}`
     else out += `[${JSON.stringify(String(key))}]`
   }
