@@ -16,6 +16,11 @@ export interface DecisionServerOptions {
   readonly guard: Guard
   /** Path answering subrequests. @default '/decide' */
   readonly path?: string
+  /**
+   * Path answering with the full response a client should get (problem JSON, challenge page),
+   * for the gateway's error pages. @default '/answer'
+   */
+  readonly answerPath?: string
   /** Header carrying the original URI. @default 'x-original-uri' */
   readonly uriHeader?: string
   /** Header carrying the original method. @default 'x-original-method' */
@@ -44,6 +49,7 @@ export function createDecisionServer(options: DecisionServerOptions): DecisionSe
   const uriHeader = options.uriHeader ?? 'x-original-uri'
   const methodHeader = options.methodHeader ?? 'x-original-method'
   const addressHeader = options.addressHeader ?? 'x-real-ip'
+  const answerPath = options.answerPath ?? '/answer'
   const answers: Record<string, number> = {}
 
   const server = createServer((req, res) => {
@@ -52,17 +58,30 @@ export function createDecisionServer(options: DecisionServerOptions): DecisionSe
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
       return
     }
-    if (!url.startsWith(path)) {
+    const verify = guard.challenge !== undefined && url.startsWith(guard.challenge.verifyPath)
+    const full = verify || url.startsWith(answerPath)
+    if (!full && !url.startsWith(path)) {
       res.writeHead(404).end()
       return
     }
     const gate = guard.begin({
-      method: headerValue(req.headers, methodHeader) ?? 'GET',
-      url: headerValue(req.headers, uriHeader) ?? '/',
+      method: verify ? (req.method ?? 'GET') : (headerValue(req.headers, methodHeader) ?? 'GET'),
+      url: verify ? url : (headerValue(req.headers, uriHeader) ?? '/'),
       remoteAddress: headerValue(req.headers, addressHeader) ?? req.socket.remoteAddress ?? '',
       headers: req.headers,
       rawHeaderNames: rawHeaderNames(req.rawHeaders),
     })
+    if (full) {
+      // The gateway's error page (or the challenge's verify link): the same answer the proxy
+      // would give, so clients see one behaviour whichever way HarvestGuard is deployed.
+      const a = gate.answer
+      if (a === undefined) res.writeHead(204).end()
+      else {
+        const body = Buffer.from(a.body)
+        res.writeHead(a.status, { ...a.headers, 'content-length': body.length }).end(body)
+      }
+      return
+    }
     const answer = gate.answer
     const status =
       answer === undefined
