@@ -341,6 +341,10 @@ export class WindowedDistinct {
   #list: number[] | undefined = undefined
   #n = 0
   #newest = -1
+  // A lower bound of the list's last-seen units (stale-low after a digest is seen again, exact
+  // after each scan): a window reaching back to it holds the whole list, so the long windows
+  // answer in O(1) and only a window that has dropped entries scans.
+  #minUnit = 0
   #rings: DistinctRing[] | undefined = undefined
 
   constructor(windows: Windows) {
@@ -359,8 +363,8 @@ export class WindowedDistinct {
 
   /** Approximate bytes retained on the heap. */
   get heapBytes(): number {
-    let bytes = OBJECT_BYTES + 5 * FIELD_BYTES
-    if (this.#newest > 0x7fffffff) bytes += BOXED_DOUBLE_BYTES
+    let bytes = OBJECT_BYTES + 6 * FIELD_BYTES
+    if (this.#newest > 0x7fffffff) bytes += 2 * BOXED_DOUBLE_BYTES
     if (this.#list !== undefined) bytes += ARRAY_BYTES + 8 * this.#list.length
     if (this.#rings !== undefined) {
       bytes += ARRAY_BYTES + FIELD_BYTES * this.#rings.length
@@ -423,6 +427,7 @@ export class WindowedDistinct {
       list[2 * a + 1] = u
     }
     this.#n = n + 1
+    if (n === 0 || u < this.#minUnit) this.#minUnit = u
     if (n + 1 > this.#windows.sparseLimit) {
       this.#purge()
       if (this.#n > this.#windows.sparseLimit) this.#promote()
@@ -435,15 +440,18 @@ export class WindowedDistinct {
     if (list === undefined) return
     const oldest = this.#windows.oldestLiveUnit(this.#newest)
     let k = 0
+    let min = this.#newest
     for (let i = 0; i < this.#n; i++) {
       const u = list[2 * i + 1] as number
       if (u < oldest) continue
       list[2 * k] = list[2 * i] as number
       list[2 * k + 1] = u
+      if (u < min) min = u
       k++
     }
     for (let i = 2 * k; i < 2 * this.#n; i++) list[i] = 0
     this.#n = k
+    this.#minUnit = min
   }
 
   #promote(): void {
@@ -490,8 +498,16 @@ export class WindowedDistinct {
     const list = this.#list
     if (list === undefined) return 0
     const oldest = windows.oldestUnit(window, u)
+    const n = this.#n
+    if (oldest <= this.#minUnit) return n
     let count = 0
-    for (let i = 1; i < 2 * this.#n; i += 2) if ((list[i] as number) >= oldest) count++
+    let min = u
+    for (let i = 1, end = 2 * n; i < end; i += 2) {
+      const seen = list[i] as number
+      if (seen >= oldest) count++
+      if (seen < min) min = seen
+    }
+    this.#minUnit = min
     return count
   }
 

@@ -311,9 +311,9 @@ describe('WindowedDistinct and WindowedCounter', () => {
       distinct.add(1000 + i, T0 + i * 1000)
       counter.add(T0 + i * 1000)
     }
-    // Object (72 bytes) + one list of 6 (digest, unit) slots; the counter keeps its one live
+    // Object (80 bytes) + one list of 6 (digest, unit) slots; the counter keeps its one live
     // (unit, count) pair in fields.
-    assert.equal(distinct.heapBytes, 72 + 48 + 6 * 16)
+    assert.equal(distinct.heapBytes, 80 + 48 + 6 * 16)
     assert.equal(counter.heapBytes, 80)
     counter.add(T0 + MINUTE)
     assert.equal(counter.heapBytes, 80 + 48 + 2 * 16)
