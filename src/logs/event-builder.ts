@@ -82,16 +82,21 @@ export function latin1(buf: Uint8Array, s: number, e: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('latin1')
 }
 
-interface IpEntry {
-  readonly ip: string
+interface Combo {
+  readonly ua: UaEntry
+  readonly user: UserEntry
   readonly principals: readonly Principal[]
-  // last (user, agent) seen from this address and the principal list / clients built for them:
-  // one visitor's lines come in runs, so most lines reuse them
-  lastUser: UserEntry | undefined
-  lastUa: UaEntry | undefined
-  lastPrincipals: readonly Principal[]
   clientRef: Client | undefined
   clientNoRef: Client | undefined
+}
+
+interface IpEntry {
+  readonly ip: string
+  /** ip and net principals. */
+  readonly principals: readonly Principal[]
+  /** Principal lists and clients per (agent, user) seen from this address. */
+  readonly combos: Map<UaEntry, Combo[]>
+  last: Combo | undefined
 }
 
 interface UserEntry {
@@ -132,9 +137,27 @@ const ASSET: PathInfo = Object.freeze({
   match: undefined,
 })
 
+/**
+ * Everything of an Event but its time, status and bytes, resolved from a parsed line. The
+ * objects in it (principals, client, exposures) are shared between lines and must not be
+ * mutated; `path` is set only when route matching needed the string.
+ */
+export interface ResolvedLine {
+  client: Client
+  principals: readonly Principal[]
+  method: string
+  path: string | undefined
+  route: string
+  resource: ResourceKind
+  ordinal: number
+  exposures: readonly Exposure[]
+}
+
 /** Builds an Event from a parsed line; reuse one builder for a whole analysis (its caches). */
 export interface EventBuilder {
   build(line: ParsedLine): Event
+  /** Resolves a line without building the Event (one scratch object, overwritten per call). */
+  resolve(line: ParsedLine): ResolvedLine
 }
 
 /** IPv4 /24 or IPv6 /48 of an address, '' when it is not one. */
@@ -188,15 +211,7 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
     const ip = latin1(buf, s, e)
     const net = networkOf(ip)
     const principals = net === '' ? [`ip:${ip}`] : [`ip:${ip}`, `net:${net}`]
-    return {
-      ip,
-      principals,
-      lastUser: undefined,
-      lastUa: undefined,
-      lastPrincipals: principals,
-      clientRef: undefined,
-      clientNoRef: undefined,
-    }
+    return { ip, principals, combos: new Map(), last: undefined }
   })
   const users = new ByteInterner<UserEntry>((buf, s, e) => {
     const value = Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8')
@@ -234,8 +249,9 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
   const assetRoutes = catalogue?.routes.some((r) => r.resource === 'asset') ?? false
   const keyerFn = (ns: string, v: string): number => keyer.digest(ns, v)
 
+  const hasRoutes = catalogue !== undefined && catalogue.routes.length > 0
+
   function pathInfo(method: string, path: string): PathInfo {
-    if (catalogue === undefined || catalogue.routes.length === 0) return PAGE
     const cacheKey = method === 'GET' ? path : `${method} ${path}`
     let info = paths.get(cacheKey)
     if (info !== undefined) return info
@@ -264,67 +280,107 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
     return info
   }
 
+  const resolved: ResolvedLine = {
+    client: undefined as unknown as Client,
+    principals: [],
+    method: '',
+    path: undefined,
+    route: '',
+    resource: 'page',
+    ordinal: -1,
+    exposures: NO_EXPOSURES,
+  }
+
+  function resolve(line: ParsedLine): ResolvedLine {
+    const buf = line.buf
+    const ipE = ips.get(buf, line.ipStart, line.ipEnd)
+    const userLen = line.userEnd - line.userStart
+    const userE =
+      userKind === 'ignore' || userLen === 0 || (userLen === 1 && buf[line.userStart] === 45)
+        ? noUser
+        : users.get(buf, line.userStart, line.userEnd)
+    const uaE = line.uaEnd > line.uaStart ? agents.get(buf, line.uaStart, line.uaEnd) : noUa
+    // one visitor's lines come in runs: the last combination of this address is the usual hit;
+    // otherwise the (agent, user) combination is looked up, so that an address shared by many
+    // visitors (a carrier NAT) reuses its principal lists and clients instead of minting new ones
+    let combo = ipE.last
+    if (combo === undefined || combo.ua !== uaE || combo.user !== userE) {
+      let list = ipE.combos.get(uaE)
+      if (list === undefined) ipE.combos.set(uaE, (list = []))
+      combo = list.find((c) => c.user === userE)
+      if (combo === undefined) {
+        const principals = ipE.principals.slice()
+        if (userE.principal !== undefined) principals.push(userE.principal)
+        if (uaE.principal !== undefined) principals.push(uaE.principal)
+        combo = { ua: uaE, user: userE, principals, clientRef: undefined, clientNoRef: undefined }
+        list.push(combo)
+      }
+      ipE.last = combo
+    }
+    const principals = combo.principals
+    let client = line.referer ? combo.clientRef : combo.clientNoRef
+    if (client === undefined) {
+      client = {
+        ip: ipE.ip,
+        userAgent: uaE.ua,
+        referer: line.referer,
+        anomalies: line.hasUserAgent ? (uaE === noUa ? ANOMALY.noUserAgent : uaE.anomalies) : 0,
+      }
+      if (line.referer) combo.clientRef = client
+      else combo.clientNoRef = client
+    }
+    const ms = line.methodStart
+    const method =
+      line.methodEnd - ms === 3 && buf[ms] === 71 && buf[ms + 1] === 69 && buf[ms + 2] === 84
+        ? 'GET'
+        : line.methodEnd > ms
+          ? methods.get(buf, ms, line.methodEnd)
+          : '-'
+    let path: string | undefined
+    let info: PathInfo
+    if (!assetRoutes && isStaticPath(buf, line.targetStart, line.targetEnd)) info = ASSET
+    else if (!hasRoutes) info = PAGE
+    else {
+      path = latin1(buf, line.targetStart, line.targetEnd)
+      info = pathInfo(method, path)
+    }
+    let exposures: readonly Exposure[] = NO_EXPOSURES
+    // a response that failed disclosed nothing
+    if (info.match !== undefined && line.status < 400) {
+      if (userE.account) {
+        exposures = info.exposuresWithAccount ??= pathExposures(info.match, keyerFn, true)
+      } else {
+        exposures = info.exposures ??= pathExposures(info.match, keyerFn, false)
+      }
+    }
+    const r = resolved
+    r.client = client
+    r.principals = principals
+    r.method = method
+    r.path = path
+    r.route = info.route
+    r.resource = info.resource
+    r.ordinal = info.ordinal
+    r.exposures = exposures
+    return r
+  }
+
   return {
+    resolve,
     build(line: ParsedLine): Event {
-      const buf = line.buf
-      const ipE = ips.get(buf, line.ipStart, line.ipEnd)
-      const userLen = line.userEnd - line.userStart
-      const userE =
-        userKind === 'ignore' || userLen === 0 || (userLen === 1 && buf[line.userStart] === 45)
-          ? noUser
-          : users.get(buf, line.userStart, line.userEnd)
-      const uaE = line.uaEnd > line.uaStart ? agents.get(buf, line.uaStart, line.uaEnd) : noUa
-      let principals = ipE.lastPrincipals
-      if (ipE.lastUser !== userE || ipE.lastUa !== uaE) {
-        const list = ipE.principals.slice()
-        if (userE.principal !== undefined) list.push(userE.principal)
-        if (uaE.principal !== undefined) list.push(uaE.principal)
-        principals = list
-        ipE.lastUser = userE
-        ipE.lastUa = uaE
-        ipE.lastPrincipals = list
-        ipE.clientRef = undefined
-        ipE.clientNoRef = undefined
-      }
-      let client = line.referer ? ipE.clientRef : ipE.clientNoRef
-      if (client === undefined) {
-        client = {
-          ip: ipE.ip,
-          userAgent: uaE.ua,
-          referer: line.referer,
-          anomalies: line.hasUserAgent ? (uaE === noUa ? ANOMALY.noUserAgent : uaE.anomalies) : 0,
-        }
-        if (line.referer) ipE.clientRef = client
-        else ipE.clientNoRef = client
-      }
-      const method =
-        line.methodEnd > line.methodStart ? methods.get(buf, line.methodStart, line.methodEnd) : '-'
-      const path = latin1(buf, line.targetStart, line.targetEnd)
-      const info =
-        !assetRoutes && isStaticPath(buf, line.targetStart, line.targetEnd)
-          ? ASSET
-          : pathInfo(method, path)
-      let exposures: readonly Exposure[] = NO_EXPOSURES
-      // a response that failed disclosed nothing
-      if (info.match !== undefined && line.status < 400) {
-        if (userE.account) {
-          exposures = info.exposuresWithAccount ??= pathExposures(info.match, keyerFn, true)
-        } else {
-          exposures = info.exposures ??= pathExposures(info.match, keyerFn, false)
-        }
-      }
+      const r = resolve(line)
       return {
         timeMs: line.timeMs,
-        method,
-        route: info.route,
-        path,
+        method: r.method,
+        route: r.route,
+        path: r.path ?? latin1(line.buf, line.targetStart, line.targetEnd),
         status: line.status,
         bytes: line.bytes,
-        resource: info.resource,
-        principals,
-        exposures,
-        client,
-        ordinal: info.ordinal,
+        resource: r.resource,
+        principals: r.principals,
+        exposures: r.exposures,
+        client: r.client,
+        ordinal: r.ordinal,
       }
     },
   }

@@ -42,3 +42,10 @@ export {
   type LogStats,
   type MalformedSample,
 } from './source.ts'
+export { CompactDecoder, CompactEncoder, type CompactBatch } from './compact.ts'
+export {
+  LOG_WORKER_FAILED,
+  openParallelLogSource,
+  type ParallelLogSourceOptions,
+} from './parallel.ts'
+export { eventSink, fileBatches, type LineSink } from './source.ts'

@@ -138,7 +138,15 @@ export function openLogSource(options: LogSourceOptions): LogSource {
       stats.totalBytes = t
     }
     const perFile = files.map((f, i) =>
-      fileBatches(f, progresses[i] as InputProgress, builder, options, stats, maxSamples, sync),
+      fileBatches(
+        f,
+        progresses[i] as InputProgress,
+        eventSink(builder),
+        options,
+        stats,
+        maxSamples,
+        sync,
+      ),
     )
     if (files.length === 1 || (options.order ?? 'merge') === 'sequential') {
       const order = files.length === 1 ? perFile : await orderByFirstTime(perFile)
@@ -157,15 +165,42 @@ export function openLogSource(options: LogSourceOptions): LogSource {
   }
 }
 
-async function* fileBatches(
+/** Where parsed lines go: built into Events, or encoded for another thread. */
+export interface LineSink<B> {
+  /** Takes one parsed line; returns its time. */
+  add(line: ParsedLine): number
+  /** The batch collected so far, undefined when empty; starts a new one. */
+  take(): B | undefined
+}
+
+/** A sink that builds Events. */
+export function eventSink(builder: EventBuilder): LineSink<Event[]> {
+  let out: Event[] = []
+  return {
+    add(line) {
+      const e = builder.build(line)
+      out.push(e)
+      return e.timeMs
+    },
+    take() {
+      if (out.length === 0) return undefined
+      const b = out
+      out = []
+      return b
+    },
+  }
+}
+
+/** Reads one file into batches of the sink's kind, counting into `stats`. */
+export async function* fileBatches<B>(
   file: string,
   progress: InputProgress,
-  builder: EventBuilder,
+  sink: LineSink<B>,
   options: LogSourceOptions,
   stats: LogStats,
   maxSamples: number,
   sync: () => void,
-): AsyncGenerator<Event[]> {
+): AsyncGenerator<B> {
   const line = new ParsedLine()
   let format: ResolvedFormat | undefined
   let carry: Buffer | undefined
@@ -173,16 +208,14 @@ async function* fileBatches(
   let pending: Buffer[] = [] // chunks held until the format is detected
   let pendingBytes = 0
 
-  const onLine = (buf: Buffer, s: number, e: number, out: Event[]): void => {
+  const onLine = (buf: Buffer, s: number, e: number): void => {
     lineNo++
     if (e > s && buf[e - 1] === 13) e-- // CRLF
     if (e === s) return // blank lines are not records
     stats.lines++
     if ((format as ResolvedFormat).parse(buf, s, e, line)) {
-      const ev = builder.build(line)
-      out.push(ev)
+      const t = sink.add(line)
       stats.events++
-      const t = ev.timeMs
       if (!(t >= stats.firstTimeMs)) stats.firstTimeMs = t
       if (!(t <= stats.lastTimeMs)) stats.lastTimeMs = t
     } else {
@@ -197,7 +230,7 @@ async function* fileBatches(
     }
   }
 
-  const cut = (chunk: Buffer, out: Event[]): void => {
+  const cut = (chunk: Buffer): void => {
     let start = 0
     if (carry !== undefined) {
       const nl = chunk.indexOf(10)
@@ -207,13 +240,13 @@ async function* fileBatches(
       }
       const joined = Buffer.concat([carry, chunk.subarray(0, nl)])
       carry = undefined
-      onLine(joined, 0, joined.length, out)
+      onLine(joined, 0, joined.length)
       start = nl + 1
     }
     for (;;) {
       const nl = chunk.indexOf(10, start)
       if (nl < 0) break
-      onLine(chunk, start, nl, out)
+      onLine(chunk, start, nl)
       start = nl + 1
     }
     // copy: the chunk's buffer is reused by the reader
@@ -241,30 +274,28 @@ async function* fileBatches(
       format = detect(Buffer.concat(pending))
       if (format === undefined) return
     }
-    const out: Event[] = []
     if (pending.length > 0) {
-      for (const p of pending) cut(p, out)
+      for (const p of pending) cut(p)
       pending = []
-    } else cut(chunk, out)
+    } else cut(chunk)
     sync()
-    if (out.length > 0) yield out
+    const out = sink.take()
+    if (out !== undefined) yield out
   }
   if (format === undefined && pending.length > 0) {
     format = detect(Buffer.concat(pending))
     if (format === undefined) return
-    const out: Event[] = []
-    for (const p of pending) cut(p, out)
+    for (const p of pending) cut(p)
     pending = []
-    if (out.length > 0) yield out
   }
   if (carry !== undefined && format !== undefined) {
     // last line without a trailing newline (or cut by a truncated gzip)
-    const out: Event[] = []
     const c = carry
     carry = undefined
-    onLine(c, 0, c.length, out)
-    if (out.length > 0) yield out
+    onLine(c, 0, c.length)
   }
+  const rest = sink.take()
+  if (rest !== undefined) yield rest
   sync()
   if (progress.error !== undefined) {
     stats.issues.push({ file, ...progress.error, line: lineNo })

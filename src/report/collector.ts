@@ -104,8 +104,8 @@ export class ReportCollector {
       const e = exposures[i] as Event['exposures'][number]
       records.add(e.subject, e.fields)
     }
-    // the sketch estimate costs a pass over its registers: look at it every 64 events only
-    if (records.exact || ++id.sinceCheck >= 64) {
+    // the sketch estimate costs a pass over its registers: look at it every 256 events only
+    if (records.exact || ++id.sinceCheck >= 256) {
       id.sinceCheck = 0
       const n = records.total
       if (n >= id.nextMark) {

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { compileCatalogue, type RouteSpec } from '../../src/core/catalogue.ts'
+import type { Event } from '../../src/core/event.ts'
+import { createKeyer } from '../../src/keyer/index.ts'
+import { openLogSource, openParallelLogSource } from '../../src/logs/index.ts'
+
+const ELASTIC = new URL('../fixtures/logs/elastic-apache_logs.log', import.meta.url).pathname
+const SECRET = 'test-secret-0123456789abcdef'
+const ROUTES: RouteSpec[] = [
+  {
+    route: 'GET /blog/tags/:tag',
+    resource: 'page',
+    exposes: [
+      {
+        each: '$.posts[*]',
+        subject: 'post:{.id}',
+        fields: { id: '.id', name: '.author' },
+        count: 5,
+        key: 'tag:{tag}',
+      },
+    ],
+  },
+  {
+    route: 'GET /presentations/*',
+    resource: 'page',
+    exposes: [{ subject: 'deck:{*}', fields: ['other'] }],
+  },
+]
+
+function plain(e: Event): unknown {
+  return {
+    timeMs: e.timeMs,
+    method: e.method,
+    route: e.route,
+    path: e.path,
+    status: e.status,
+    bytes: e.bytes,
+    resource: e.resource,
+    principals: [...e.principals],
+    exposures: e.exposures.map((x) => ({ subject: x.subject, fields: x.fields })),
+    client: { ...e.client },
+    ordinal: e.ordinal,
+  }
+}
+
+describe('two-thread log reader', () => {
+  it('yields the same events and counts as the single-thread reader', async () => {
+    const single = openLogSource({
+      files: [ELASTIC],
+      keyer: createKeyer(SECRET),
+      catalogue: compileCatalogue(ROUTES),
+      user: 'account',
+    })
+    const a: unknown[] = []
+    for await (const e of single) a.push(plain(e))
+    const par = openParallelLogSource({
+      files: [ELASTIC],
+      secret: SECRET,
+      routes: ROUTES,
+      user: 'account',
+    })
+    const b: unknown[] = []
+    for await (const e of par) b.push(plain(e))
+    assert.equal(b.length, 9_999)
+    assert.deepEqual(b, a)
+    assert.equal(par.stats.lines, single.stats.lines)
+    assert.equal(par.stats.malformed, 1)
+    assert.deepEqual(par.stats.samples, single.stats.samples)
+    assert.ok(
+      a.some((e) => (e as Event).exposures.length === 5),
+      'the catalogue produced exposures',
+    )
+  })
+
+  it('stops the reader thread when aborted', async () => {
+    // ten copies: several 4 MiB chunks, so the abort lands mid-file
+    const dir = await mkdtemp(join(tmpdir(), 'hg-par-'))
+    const big = join(dir, 'big.log')
+    const text = await readFile(ELASTIC)
+    await writeFile(big, Buffer.concat(Array.from({ length: 10 }, () => text)))
+    try {
+      const controller = new AbortController()
+      const par = openParallelLogSource({
+        files: [big],
+        secret: SECRET,
+        routes: [],
+        signal: controller.signal,
+      })
+      let n = 0
+      for await (const batch of par.batches()) {
+        n += batch.length
+        controller.abort()
+      }
+      assert.ok(n > 0 && n < 99_990, `${n} events before the abort took effect`)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
