@@ -30,5 +30,6 @@ export {
   configSchema,
   isCidr,
   parseListen,
+  type AccountSettings,
   type ConfigData,
 } from './schema.ts'

@@ -113,21 +113,42 @@ const routesSchema = z
     }
   })
 
-const accountSchema = z.discriminatedUnion(
-  'kind',
-  [
-    z.object({ kind: z.literal('header'), header: headerName }).strict(),
-    z
-      .object({
-        kind: z.literal('jwt'),
-        header: headerName.optional(),
-        cookie: z.string().min(1).optional(),
-        claim: z.string().min(1).default('sub'),
-      })
-      .strict(),
-  ],
-  { error: 'expected {kind: header, header: NAME} or {kind: jwt, header?, cookie?, claim?}' },
-)
+/** How the account behind a request is read (`http.account`). */
+export type AccountSettings =
+  | { readonly kind: 'header'; readonly header: string }
+  | {
+      readonly kind: 'jwt'
+      readonly claim: string
+      readonly header?: string
+      readonly cookie?: string
+    }
+
+const accountSchema = z
+  .discriminatedUnion(
+    'kind',
+    [
+      z.object({ kind: z.literal('header'), header: headerName }).strict(),
+      z
+        .object({
+          kind: z.literal('jwt'),
+          header: headerName.optional(),
+          cookie: z.string().min(1).optional(),
+          claim: z.string().min(1).default('sub'),
+        })
+        .strict(),
+    ],
+    { error: 'expected {kind: header, header: NAME} or {kind: jwt, header?, cookie?, claim?}' },
+  )
+  .transform((a): AccountSettings => {
+    if (a.kind === 'header') return a
+    // Absent keys stay absent (not `undefined`): the HTTP part's options are exact-optional.
+    return {
+      kind: 'jwt',
+      claim: a.claim,
+      ...(a.header === undefined ? {} : { header: a.header }),
+      ...(a.cookie === undefined ? {} : { cookie: a.cookie }),
+    }
+  })
 
 /** `http:`: how HTTP feeders learn a request's identities. */
 export const httpSchema = z
