@@ -3,10 +3,11 @@ import {
   bodyExposures,
   type Catalogue,
   type RouteMatch,
-} from '../core/catalogue.ts'
-import type { ResourceKind } from '../core/event.ts'
-import type { Digest, Exposure } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
+  type ResourceKind,
+  type Digest,
+  type Exposure,
+  type Keyer,
+} from '../core/index.ts'
 
 /**
  * Exposures of one shop response, computed the way a body-seeing feeder computes them: the
@@ -53,6 +54,29 @@ export function memoKeyer(keyer: Keyer, maxEntries = 4_000_000): Keyer {
       }
       return d
     },
+  }
+}
+
+/**
+ * Memoises {@link exposeResponse} per (method, path, status, account): the shop's answer to a
+ * path is a function of the path and of whether the caller is logged in, so its exposures are
+ * too. Masked answers are not cached (the caller strips fields after). Bounded.
+ */
+export function createExposureCache(
+  catalogue: Catalogue,
+  keyer: Keyer,
+  maxEntries = 300_000,
+): (method: string, path: string, status: number, data: unknown, hasAccount: boolean) => Exposed {
+  const cache = new Map<string, Exposed>()
+  return (method, path, status, data, hasAccount) => {
+    const k = `${hasAccount ? 'a' : '-'}${status}${method} ${path}`
+    let hit = cache.get(k)
+    if (hit === undefined) {
+      if (cache.size >= maxEntries) cache.clear()
+      hit = exposeResponse(catalogue, keyer, method, path, status, data, hasAccount)
+      cache.set(k, hit)
+    }
+    return hit
   }
 }
 

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { HarvestGuardError } from '../core/errors.ts'
+import { HarvestGuardError } from '../core/index.ts'
 
 /**
  * The lab's one safety rule: traffic generators only ever talk to this machine. Every HTTP

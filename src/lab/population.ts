@@ -310,7 +310,6 @@ export class Population {
     const h1 = hash32(this.seed, index, S_KEY)
     const h2 = hash32(h1, index, S_KEY)
     const h3 = hash32(h2, index, S_KEY)
-    const hex = (n: number) => n.toString(16).padStart(8, '0')
     return {
       index,
       keyId: `pk${index + 1}`,
@@ -350,6 +349,10 @@ export class Population {
     }
     return out
   }
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0')
 }
 
 function positive(name: string, value: number): number {

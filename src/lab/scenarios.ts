@@ -1,4 +1,4 @@
-import { HarvestGuardError } from '../core/errors.ts'
+import { HarvestGuardError } from '../core/index.ts'
 import { createA1, type A1Options } from './sim/a1-partner-insider.ts'
 import { createA2, type A2Options } from './sim/a2-sprinter.ts'
 import { createA3, type A3Options } from './sim/a3-swarm.ts'

@@ -1,7 +1,4 @@
-import type { Catalogue } from '../core/catalogue.ts'
-import type { Decision } from '../core/decision.ts'
-import type { FieldMask } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
+import type { Catalogue, Decision, FieldMask, Keyer } from '../core/index.ts'
 import { createPopulation } from './population.ts'
 import { scenario as scenarioOf, scenarioActors, type ScenarioParams } from './scenarios.ts'
 import { ShopState } from './shop/handlers.ts'

@@ -1,7 +1,16 @@
 import { fileURLToPath } from 'node:url'
-import { compileCatalogue, type Catalogue, type RouteSpec } from '../core/catalogue.ts'
-import { fieldMask, type FieldClass, type FieldMask } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
+import {
+  compileCatalogue,
+  createEngine,
+  fieldMask,
+  type Catalogue,
+  type Engine,
+  type FieldClass,
+  type FieldMask,
+  type Keyer,
+  type PolicySettings,
+  type RouteSpec,
+} from '../core/index.ts'
 import { loadConfigFile, type Config } from '../config/index.ts'
 import { createKeyer } from '../keyer/index.ts'
 
@@ -45,4 +54,9 @@ export function loadLabSetup(
     keyer,
     protectedMask: fieldMask(policy.protectedFields ?? DEFAULT_PROTECTED),
   }
+}
+
+/** Creates the engine with the config's policy (in memory: the lab never persists ledgers). */
+export function createLabEngine(setup: LabSetup): Engine {
+  return createEngine({ policy: setup.config.policy as PolicySettings })
 }

@@ -1,11 +1,16 @@
-import type { Catalogue } from '../core/catalogue.ts'
-import type { Action, Decision } from '../core/decision.ts'
-import type { Event } from '../core/event.ts'
-import { digestHex, type Exposure, type FieldMask } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
-import type { Principal } from '../core/principal.ts'
+import {
+  type Catalogue,
+  type Action,
+  type Decision,
+  type Event,
+  digestHex,
+  type Exposure,
+  type FieldMask,
+  type Keyer,
+  type Principal,
+} from '../core/index.ts'
 import { computeAnomalies, createAutomationTest } from '../http/index.ts'
-import { exposeResponse, memoKeyer } from './exposures.ts'
+import { createExposureCache, exposeResponse, memoKeyer } from './exposures.ts'
 import {
   handleShopRequest,
   type ShopRequest,
@@ -64,7 +69,8 @@ export interface Exchange {
   readonly actor: number
   readonly step: Step
   readonly response: ShopResponse
-  readonly event: Event
+  /** The Event the engine saw; undefined in `lean` runs. */
+  readonly event: Event | undefined
 }
 
 /** Options of {@link runVirtual}. */
@@ -80,6 +86,11 @@ export interface VirtualRunOptions {
   readonly endMs: number
   /** Track distinct leaked records per adversary. @default true */
   readonly trackLeakage?: boolean
+  /**
+   * Skip exposures and Events (no engine): only the shop's answers, for log generation, where
+   * speed is the point. @default false
+   */
+  readonly lean?: boolean
   /** Called for every exchange, in time order. */
   readonly onExchange?: (exchange: Exchange) => void
   /** Called every ~1 virtual hour with the current time (progress). */
@@ -94,6 +105,7 @@ export interface VirtualRunResult {
 }
 
 const REFUSED = new Set<Action>(['block', 'challenge', 'throttle'])
+const NO_EXPOSURES: Exposure[] = []
 
 /** Runs actors on the virtual clock until `endMs` or until every actor is done. */
 export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
@@ -101,6 +113,9 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
   const { state, actors, catalogue, engine, protectedMask, endMs } = options
   const keyer = memoKeyer(options.keyer)
   const trackLeakage = options.trackLeakage ?? true
+  const lean = options.lean ?? false
+  const expose = createExposureCache(catalogue, keyer)
+  const exposeUncached = exposeResponse.bind(undefined, catalogue, keyer)
   const isAutomation = createAutomationTest()
   const records: ActorRecord[] = actors.map((a) => ({
     id: a.id,
@@ -153,64 +168,21 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
     return bits
   }
 
-  // A binary min-heap of (time, actor) in parallel typed arrays.
-  const heapTime = new Float64Array(actors.length)
-  const heapActor = new Int32Array(actors.length)
-  const pending: (Step | undefined)[] = new Array(actors.length)
-  let size = 0
-  const push = (t: number, a: number) => {
-    let i = size++
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if ((heapTime[parent] as number) <= t) break
-      heapTime[i] = heapTime[parent] as number
-      heapActor[i] = heapActor[parent] as number
-      i = parent
-    }
-    heapTime[i] = t
-    heapActor[i] = a
-  }
-  const pop = (): number => {
-    const top = heapActor[0] as number
-    const lastT = heapTime[--size] as number
-    const lastA = heapActor[size] as number
-    let i = 0
-    for (;;) {
-      let c = 2 * i + 1
-      if (c >= size) break
-      if (c + 1 < size && (heapTime[c + 1] as number) < (heapTime[c] as number)) c++
-      if ((heapTime[c] as number) >= lastT) break
-      heapTime[i] = heapTime[c] as number
-      heapActor[i] = heapActor[c] as number
-      i = c
-    }
-    heapTime[i] = lastT
-    heapActor[i] = lastA
-    return top
-  }
+  const heap = new MinHeap(actors.length)
+  const pending: (Step | undefined)[] = Array.from({ length: actors.length }, () => undefined)
   for (let a = 0; a < actors.length; a++) {
     const first = (actors[a] as SimActor).script.next()
     if (!first.done && first.value.atMs < endMs) {
       pending[a] = first.value
-      push(first.value.atMs, a)
+      heap.push(first.value.atMs, a)
     }
   }
 
   let events = 0
   let clock = 0
   let nextProgress = 0
-  const headersOf = (s: Step): Record<string, string | undefined> => {
-    const h: Record<string, string | undefined> = { 'user-agent': s.userAgent }
-    if (s.acceptLanguage !== '') h['accept-language'] = s.acceptLanguage
-    if (s.referer !== '') h['referer'] = s.referer
-    if (s.sid !== '') h['cookie'] = `sid=${s.sid}`
-    if (s.apiKey !== '') h['authorization'] = `Bearer ${s.apiKey}`
-    if (s.body !== undefined) h['content-type'] = 'application/json'
-    return h
-  }
-
-  while (size > 0) {
-    const a = pop()
+  while (heap.size > 0) {
+    const a = heap.pop()
     const s = pending[a] as Step
     const rec = records[a] as ActorRecord
     const t = s.atMs > clock ? s.atMs : clock
@@ -220,27 +192,29 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
       nextProgress = t + 3_600_000
     }
     // Principals known before the response: address, subnet, device, session, account, key.
-    const [ipP, netP] = ipPrincipals(s.ip)
-    const principals: Principal[] = [
-      ipP,
-      netP,
-      principal('device', `${s.userAgent}\n${s.acceptLanguage}`),
-    ]
+    const principals: Principal[] = lean
+      ? []
+      : [
+          ...ipPrincipals(s.ip),
+          principal('device', `${s.stack}|${s.userAgent}|${s.acceptLanguage}`),
+        ]
     let account = ''
     if (s.sid !== '') {
-      principals.push(principal('session', s.sid))
       account = state.session(s.sid)?.username ?? ''
-      if (account !== '') principals.push(principal('account', account))
+      if (!lean) {
+        principals.push(principal('session', s.sid))
+        if (account !== '') principals.push(principal('account', account))
+      }
     }
     let keyId = ''
     if (s.apiKey !== '') {
       const p = state.partnerOfKey(s.apiKey)
       if (p >= 0) {
         keyId = state.population.partner(p).keyId
-        principals.push(principal('key', keyId))
+        if (!lean) principals.push(principal('key', keyId))
       }
     }
-    const verdict = engine === undefined ? undefined : engine.judge(principals, t)
+    const verdict = engine === undefined || lean ? undefined : engine.judge(principals, t)
     const action: Action = verdict === undefined ? 'allow' : verdict.action
     const refused = REFUSED.has(action)
     const request: ShopRequest = {
@@ -265,43 +239,39 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
       response = handleShopRequest(state, request, action === 'mask' ? { mask: true } : {})
       if (response.account !== '' && response.account !== account) {
         account = response.account
-        principals.push(principal('account', account))
+        if (!lean) principals.push(principal('account', account))
       }
     }
-    const exposed = exposeResponse(
-      catalogue,
-      keyer,
-      s.method,
-      s.path,
-      response.status,
-      response.data,
-      account !== '',
-    )
-    let exposures: Exposure[] = exposed.exposures
-    if (action === 'mask' && exposures.length > 0) {
-      exposures = exposures
-        .map((e) => ({ subject: e.subject, fields: e.fields & ~protectedMask }))
-        .filter((e) => e.fields !== 0)
+    let event: Event | undefined
+    let exposures: Exposure[] = NO_EXPOSURES
+    if (!lean) {
+      const exposed = expose(s.method, s.path, response.status, response.data, account !== '')
+      exposures = exposed.exposures
+      if (action === 'mask' && exposures.length > 0) {
+        exposures = exposures
+          .map((e) => ({ subject: e.subject, fields: e.fields & ~protectedMask }))
+          .filter((e) => e.fields !== 0)
+      }
+      event = {
+        timeMs: t,
+        method: s.method,
+        route: exposed.route,
+        path: s.path,
+        status: response.status,
+        bytes: 0,
+        resource: exposed.resource,
+        principals,
+        exposures,
+        client: {
+          ip: s.ip,
+          userAgent: s.userAgent,
+          referer: s.referer !== '',
+          anomalies: anomalies(s),
+        },
+        ordinal: exposed.ordinal,
+      }
+      engine?.observe(event)
     }
-    const event: Event = {
-      timeMs: t,
-      method: s.method,
-      route: exposed.route,
-      path: s.path,
-      status: response.status,
-      bytes: 0,
-      resource: exposed.resource,
-      principals,
-      exposures,
-      client: {
-        ip: s.ip,
-        userAgent: s.userAgent,
-        referer: s.referer !== '',
-        anomalies: anomalies(s),
-      },
-      ordinal: exposed.ordinal,
-    }
-    engine?.observe(event)
     events++
     options.onExchange?.({ actor: a, step: s, response, event })
 
@@ -341,8 +311,64 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
     if (!next.done && next.value.atMs < endMs) {
       pending[a] = next.value
       // A script that goes back in time is clamped when taken: the clock stays monotonic.
-      push(next.value.atMs, a)
+      heap.push(next.value.atMs, a)
     } else pending[a] = undefined
   }
   return { actors: records, events, wallMs: performance.now() - started }
+}
+
+function headersOf(s: Step): Record<string, string | undefined> {
+  const h: Record<string, string | undefined> = { 'user-agent': s.userAgent }
+  if (s.acceptLanguage !== '') h['accept-language'] = s.acceptLanguage
+  if (s.referer !== '') h['referer'] = s.referer
+  if (s.sid !== '') h['cookie'] = `sid=${s.sid}`
+  if (s.apiKey !== '') h['authorization'] = `Bearer ${s.apiKey}`
+  if (s.body !== undefined) h['content-type'] = 'application/json'
+  return h
+}
+
+/** A binary min-heap of (time, actor) in parallel typed arrays: no object per entry. */
+class MinHeap {
+  readonly #time: Float64Array
+  readonly #actor: Int32Array
+  size = 0
+  constructor(capacity: number) {
+    this.#time = new Float64Array(Math.max(1, capacity))
+    this.#actor = new Int32Array(Math.max(1, capacity))
+  }
+  push(t: number, a: number): void {
+    const time = this.#time
+    const actor = this.#actor
+    let i = this.size++
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if ((time[parent] as number) <= t) break
+      time[i] = time[parent] as number
+      actor[i] = actor[parent] as number
+      i = parent
+    }
+    time[i] = t
+    actor[i] = a
+  }
+  pop(): number {
+    const time = this.#time
+    const actor = this.#actor
+    const top = actor[0] as number
+    const size = --this.size
+    const lastT = time[size] as number
+    const lastA = actor[size] as number
+    let i = 0
+    for (;;) {
+      let c = 2 * i + 1
+      if (c >= size) break
+      if (c + 1 < size && (time[c + 1] as number) < (time[c] as number)) c++
+      if ((time[c] as number) >= lastT) break
+      time[i] = time[c] as number
+      actor[i] = actor[c] as number
+      i = c
+    }
+    time[i] = lastT
+    actor[i] = lastA
+    return top
+  }
 }

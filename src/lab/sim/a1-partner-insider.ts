@@ -50,6 +50,7 @@ export function createA1(ctx: SimContext, options: A1Options = {}): SimActor[] {
     acceptLanguage: '',
     sid: '',
     apiKey: partner.apiKey,
+    stack: 'java-httpclient',
   }
   function* script(): Script {
     let t = ctx.startMs + rng.int(0, HOUR_MS)

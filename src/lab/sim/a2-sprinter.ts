@@ -40,6 +40,7 @@ export function createA2(ctx: SimContext, options: A2Options = {}): SimActor[] {
     acceptLanguage: '',
     sid: '',
     apiKey: '',
+    stack: 'python-requests',
   }
   const gapMs = 1000 / o.ratePerSecond
   function* script(): Script {

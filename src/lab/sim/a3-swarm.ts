@@ -1,5 +1,5 @@
 import {
-  BROWSER_AGENTS,
+  pickBrowser,
   ACCEPT_LANGUAGES,
   MINUTE_MS,
   randomItem,
@@ -45,10 +45,11 @@ export function createA3(ctx: SimContext, options: A3Options = {}): SimActor[] {
   const pop = ctx.population
   const clients: Client[] = Array.from({ length: o.ips }, (_, i) => ({
     ip: ctx.ip('a3', i, o.ipsPerNet),
-    userAgent: rng.pick(BROWSER_AGENTS),
+    userAgent: pickBrowser(rng),
     acceptLanguage: rng.chance(0.7) ? rng.pick(ACCEPT_LANGUAGES) : '',
     sid: '',
     apiKey: '',
+    stack: 'python-aiohttp',
   }))
   const retiredUntil = new Float64Array(o.ips)
   const gapMs = MINUTE_MS / (o.perIpPerMinute * o.ips)

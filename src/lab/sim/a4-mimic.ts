@@ -46,10 +46,11 @@ export function createA4(ctx: SimContext, options: A4Options = {}): SimActor[] {
   const accounts = Array.from({ length: o.accounts }, (_, i) => pop.lastUserId - 7 * i)
   const clients: Client[] = accounts.map((_, i) => ({
     ip: ctx.ip('a4', i % o.ips),
-    userAgent: BROWSER_AGENTS[0],
+    userAgent: BROWSER_AGENTS[0] as string,
     acceptLanguage: 'zh-CN,zh;q=0.9',
     sid: '',
     apiKey: '',
+    stack: 'headless-chrome',
   }))
   const restedUntil = new Float64Array(o.accounts)
   function* script(): Script {

@@ -1,5 +1,5 @@
 import {
-  BROWSER_AGENTS,
+  pickBrowser,
   ACCEPT_LANGUAGES,
   DAY_MS,
   HOUR_MS,
@@ -38,10 +38,11 @@ export function createA5(ctx: SimContext, options: A5Options = {}): SimActor[] {
   let registered = 0
   const fresh = (slot: number): Client => ({
     ip: ctx.ip('a5', slot % o.ips),
-    userAgent: rng.pick(BROWSER_AGENTS),
+    userAgent: pickBrowser(rng),
     acceptLanguage: rng.pick(ACCEPT_LANGUAGES),
     sid: '',
     apiKey: '',
+    stack: 'go-http',
   })
   const clients = Array.from({ length: o.accounts }, (_, i) => fresh(i))
   const gapMs = DAY_MS / (o.profilesPerDay * o.accounts)

@@ -1,6 +1,6 @@
 import {
   ACCEPT_LANGUAGES,
-  BROWSER_AGENTS,
+  pickBrowser,
   HOUR_MS,
   browseSession,
   nextSessionStart,
@@ -51,10 +51,11 @@ export function createB1(ctx: SimContext, options: B1Options = {}): SimActor[] {
     const rng = ctx.rng(`${id}@${o.ipPool}`)
     const client: Client = {
       ip: o.sharedIp !== '' ? o.sharedIp : ctx.ip(o.ipPool, i),
-      userAgent: rng.pick(BROWSER_AGENTS),
+      userAgent: pickBrowser(rng),
       acceptLanguage: rng.pick(ACCEPT_LANGUAGES),
       sid: '',
       apiKey: '',
+      stack: 'browser',
     }
     function* script(): Script {
       let t = nextSessionStart(rng, ctx.startMs, o.meanGapMs * rng.range(0.5, 1.5))

@@ -1,7 +1,7 @@
 import { FIRST_USER_ID } from '../population.ts'
 import {
   ACCEPT_LANGUAGES,
-  BROWSER_AGENTS,
+  pickBrowser,
   HOUR_MS,
   PAGE_ASSETS_OF,
   nextSessionStart,
@@ -38,10 +38,11 @@ export function createB3(ctx: SimContext, options: B3Options = {}): SimActor[] {
     const userId = FIRST_USER_ID + ((i * 7919) % pop.users)
     const client: Client = {
       ip: ctx.ip('b3', i),
-      userAgent: rng.pick(BROWSER_AGENTS),
+      userAgent: pickBrowser(rng),
       acceptLanguage: rng.pick(ACCEPT_LANGUAGES),
       sid: '',
       apiKey: '',
+      stack: 'browser',
     }
     function* script(): Script {
       let t = nextSessionStart(rng, ctx.startMs, o.meanGapMs)

@@ -39,10 +39,11 @@ export function createB4(ctx: SimContext, options: B4Options = {}): SimActor[] {
     const customers = Math.max(1, Math.floor(pop.users / 10))
     const client: Client = {
       ip: ctx.ip('b4', d),
-      userAgent: 'PartnerCRM/3.1 okhttp/4.9.0',
+      userAgent: `PartnerCRM/${3 + d}.${d} okhttp/4.9.${d}`,
       acceptLanguage: '',
       sid: '',
       apiKey: pop.partner(partner).apiKey,
+      stack: 'okhttp',
     }
     function* script(): Script {
       let t = nextBusinessTime(ctx.startMs)

@@ -33,6 +33,7 @@ export function createB5(ctx: SimContext, options: B5Options = {}): SimActor[] {
       acceptLanguage: '',
       sid: '',
       apiKey: '',
+      stack: 'googlebot',
     }
     function* script(): Script {
       let t = ctx.startMs + rng.int(0, 600_000)

@@ -32,6 +32,11 @@ export interface Step {
   readonly sid: string
   /** Partner bearer key, '' when none. */
   readonly apiKey: string
+  /**
+   * The client software stack (`browser`, `python-requests`, `headless-chrome`…): what header
+   * order and TLS fingerprint give away. Part of the device principal, as in src/http.
+   */
+  readonly stack: string
 }
 
 /** What the actor learns about its request. */
@@ -75,6 +80,12 @@ export interface SimContext {
   ip(pool: string, n: number, perNet?: number): string
 }
 
+function poolSalt(pool: string): number {
+  let h = 2166136261
+  for (let i = 0; i < pool.length; i++) h = Math.imul(h ^ pool.charCodeAt(i), 16777619)
+  return h >>> 0
+}
+
 /** Creates a {@link SimContext}. */
 export function createSimContext(
   population: Population,
@@ -83,11 +94,6 @@ export function createSimContext(
   days: number,
   mode: SimMode,
 ): SimContext {
-  const poolSalt = (pool: string) => {
-    let h = 2166136261
-    for (let i = 0; i < pool.length; i++) h = Math.imul(h ^ pool.charCodeAt(i), 16777619)
-    return h >>> 0
-  }
   // Virtual-mode first octets: eyeball ranges of large carriers (no person behind these here).
   const FIRST = [
     36, 39, 42, 58, 60, 101, 106, 111, 112, 113, 114, 115, 116, 117, 119, 120, 121, 122, 123, 124,
@@ -161,15 +167,51 @@ export function nextBusinessTime(timeMs: number): number {
   return t
 }
 
-/** Browser user agents real shoppers send (a mix of platforms). */
-export const BROWSER_AGENTS = [
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1',
-  'Mozilla/5.0 (Linux; Android 13; V2203A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Mobile Safari/537.36',
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
-  'Mozilla/5.0 (Linux; Android 12; HUAWEI P50) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.40',
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0',
-] as const
+/**
+ * Browser user agents real shoppers send: a long tail of browser versions, platforms and phone
+ * models, as on a real site (a device fingerprint is shared by many people, but not thousands).
+ */
+export const BROWSER_AGENTS: readonly string[] = (() => {
+  const out: string[] = []
+  const androids = [
+    'V2203A',
+    'HUAWEI P50',
+    'M2102J2SC',
+    'PGT-AN10',
+    'SM-S9080',
+    'NOH-AN00',
+    'RMX3366',
+    'LIO-AN00',
+  ]
+  for (let v = 110; v <= 121; v++) {
+    out.push(
+      `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.0.0 Safari/537.36`,
+    )
+    out.push(
+      `Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.0.0 Safari/537.36`,
+    )
+    for (const m of androids)
+      out.push(
+        `Mozilla/5.0 (Linux; Android ${10 + (v % 4)}; ${m}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.0.0 Mobile Safari/537.36`,
+      )
+  }
+  for (const ios of ['15_7', '16_1', '16_5', '16_6', '17_0', '17_1', '17_2', '17_3', '17_4']) {
+    out.push(
+      `Mozilla/5.0 (iPhone; CPU iPhone OS ${ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${ios.split('_')[0]}.0 Mobile/15E148 Safari/604.1`,
+    )
+    out.push(
+      `Mozilla/5.0 (iPhone; CPU iPhone OS ${ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.4${ios.length} NetType/WIFI Language/zh_CN`,
+    )
+  }
+  for (let v = 115; v <= 121; v++)
+    out.push(`Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:${v}.0) Gecko/20100101 Firefox/${v}.0`)
+  return Object.freeze(out)
+})()
+
+/** A browser user agent, popular ones more often (popularity is skewed on real sites). */
+export function pickBrowser(rng: Rng): string {
+  return BROWSER_AGENTS[Math.floor(BROWSER_AGENTS.length * rng.next() ** 1.5)] as string
+}
 export const ACCEPT_LANGUAGES = [
   'zh-CN,zh;q=0.9',
   'zh-CN,zh;q=0.9,en;q=0.8',
@@ -184,6 +226,8 @@ export interface Client {
   acceptLanguage: string
   sid: string
   apiKey: string
+  /** See {@link Step.stack}. */
+  stack: string
 }
 
 /** Builds a step from a client and a request. */
@@ -205,6 +249,7 @@ export function step(
     referer,
     sid: client.sid,
     apiKey: client.apiKey,
+    stack: client.stack,
   }
   return body === undefined ? s : { ...s, body }
 }
