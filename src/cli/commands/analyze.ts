@@ -5,17 +5,23 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
-import { compileCatalogue } from '../../core/catalogue.ts'
-import { ACTIONS, type Action } from '../../core/decision.ts'
-import { HarvestGuardError } from '../../core/errors.ts'
-import type { Journal, Keyer } from '../../core/ports.ts'
-import { defaultConfig, loadConfigFile, type Config } from '../../config/index.ts'
+import {
+  ACTIONS,
+  compileCatalogue,
+  createEngine,
+  HarvestGuardError,
+  type Action,
+  type Journal,
+} from '../../core/index.ts'
+import { defaultConfig, loadConfigFile } from '../../config/index.ts'
+import { openJournal } from '../../journal/index.ts'
 import { createKeyer } from '../../keyer/index.ts'
 import {
   JSON_PRESETS,
   LOG_FORMATS,
   LOG_ORDERS,
   openLogSource,
+  openParallelLogSource,
   USER_FIELD_KINDS,
   type JsonPreset,
   type LogFormat,
@@ -31,8 +37,8 @@ import {
   type ActorReport,
   type AnalysisSummary,
   type AnalyzeJson,
-  type ObservingEngine,
 } from '../../report/index.ts'
+import type { CliIo, CommandFactory } from '../program.ts'
 
 /** Code raised for a bad `analyze` option. */
 export const ANALYZE_OPTION = 'HG_ANALYZE_OPTION'
@@ -63,13 +69,16 @@ export interface AnalyzeOptions {
   /** Progress bar: default on when stderr is a TTY. */
   readonly progress?: boolean | undefined
   readonly quiet?: boolean | undefined
+  /**
+   * 2: a worker thread reads and parses while this one judges (one file, or files read in
+   * order); 1: everything on this thread. Several files merged by time always use 1. @default 2
+   */
+  readonly threads?: number | undefined
   readonly signal?: AbortSignal | undefined
-}
-
-/** What `analyze` needs from the engine and journal parts, wired by the CLI. */
-export interface AnalyzeDeps {
-  createEngine(config: Config, keyer: Keyer): ObservingEngine
-  openJournal?(config: Config): Journal
+  /** Environment for config secrets. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** Where progress goes. @default process.stderr */
+  readonly progressOut?: ((text: string) => void) | undefined
 }
 
 /** Result of {@link runAnalyze}. */
@@ -98,14 +107,15 @@ function progressBar(stats: LogStats, startMs: number): string {
 export async function runAnalyze(
   files: readonly string[],
   options: AnalyzeOptions,
-  deps: AnalyzeDeps,
 ): Promise<AnalyzeResult> {
   if (files.length === 0)
     throw new HarvestGuardError(
       ANALYZE_OPTION,
       'analyze: no log file given (use - for standard input)',
     )
-  const config = options.config === undefined ? defaultConfig() : loadConfigFile(options.config)
+  const env = options.env ?? process.env
+  const config =
+    options.config === undefined ? defaultConfig({ env }) : loadConfigFile(options.config, { env })
   const keyer = createKeyer(config.secret)
   const catalogue = compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0])
   let keyPattern: RegExp | undefined
@@ -116,10 +126,8 @@ export async function runAnalyze(
       throw new HarvestGuardError(ANALYZE_OPTION, `--key-pattern: ${(err as Error).message}`)
     }
   }
-  const source = openLogSource({
+  const common = {
     files,
-    keyer,
-    catalogue,
     signal: options.signal,
     follow: options.follow,
     format: options.format,
@@ -128,13 +136,28 @@ export async function runAnalyze(
     keyPattern,
     device: options.device,
     order: options.order,
+  }
+  const parallel =
+    (options.threads ?? 2) >= 2 &&
+    options.follow !== true &&
+    (files.length === 1 || options.order === 'sequential') &&
+    !files.some((f) => f === '-' || /[*?[{]/.test(f))
+  const source = parallel
+    ? openParallelLogSource({
+        ...common,
+        secret: config.secret.reveal(),
+        routes: config.routes as Parameters<typeof compileCatalogue>[0],
+      })
+    : openLogSource({ ...common, keyer, catalogue })
+  const engine = createEngine({
+    policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
+    maxPrincipals: config.store.maxPrincipals,
   })
-  const engine = deps.createEngine(config, keyer)
-  const journal = options.journal === true ? deps.openJournal?.(config) : undefined
-  if (options.journal === true && journal === undefined)
-    throw new HarvestGuardError(ANALYZE_OPTION, '--journal: no journal available')
+  let journal: Journal | undefined
+  if (options.journal === true) journal = await openJournal(config.journal)
   const start = performance.now()
   const showProgress = options.progress ?? (process.stderr.isTTY === true && options.quiet !== true)
+  const progressOut = options.progressOut ?? ((t: string) => process.stderr.write(t))
   let lastDraw = 0
   const result = await analyzeEvents({
     batches: source.batches(),
@@ -147,11 +170,11 @@ export async function runAnalyze(
           const now = performance.now()
           if (now - lastDraw < 200) return
           lastDraw = now
-          process.stderr.write(progressBar(source.stats, start))
+          progressOut(progressBar(source.stats, start))
         }
       : undefined,
   })
-  if (showProgress) process.stderr.write(`${progressBar(source.stats, start)}\n`)
+  if (showProgress) progressOut(`${progressBar(source.stats, start)}\n`)
   await journal?.close()
   const s = source.stats
   const summary: AnalysisSummary = {
@@ -189,9 +212,9 @@ function positiveInt(name: string): (v: string) => number {
   }
 }
 
-/** The `analyze` command for the CLI router. */
-export function createAnalyzeCommand(deps: AnalyzeDeps): Command {
-  return new Command('analyze')
+/** The `analyze` command. */
+export const analyzeCommand: CommandFactory = (io: CliIo) =>
+  new Command('analyze')
     .description('find harvesters in access logs (combined, common, JSON lines; plain or gzip)')
     .argument('<files...>', 'log files, globs, or - for standard input')
     .option('-c, --config <file>', 'configuration file (routes, policy, secret)')
@@ -211,9 +234,15 @@ export function createAnalyzeCommand(deps: AnalyzeDeps): Command {
     .option('--key-pattern <regex>', 'with --user auto: user values that are API keys')
     .option('--no-device', 'no device principal from the user agent')
     .addOption(
-      new Option('--order <order>', 'several files: merge by time or one after another')
+      new Option('--order <order>', 'several files: merge by time or read one after another')
         .choices(LOG_ORDERS)
         .default('merge'),
+    )
+    .option(
+      '--threads <n>',
+      '2: parse in a worker thread; 1: one thread',
+      positiveInt('--threads'),
+      2,
     )
     .option('--top <n>', 'actors shown in detail', positiveInt('--top'), 10)
     .option(
@@ -233,14 +262,14 @@ export function createAnalyzeCommand(deps: AnalyzeDeps): Command {
       const stop = (): void => controller.abort()
       process.once('SIGINT', stop)
       try {
-        const result = await runAnalyze(
-          files,
-          { ...(opts as AnalyzeOptions), signal: controller.signal },
-          deps,
-        )
-        if (opts['quiet'] !== true) process.stdout.write(`${result.terminal}\n`)
+        const result = await runAnalyze(files, {
+          ...(opts as AnalyzeOptions),
+          signal: controller.signal,
+          env: io.env,
+          progressOut: io.err,
+        })
+        if (opts['quiet'] !== true) io.out(`${result.terminal}\n`)
       } finally {
         process.off('SIGINT', stop)
       }
     })
-}
