@@ -127,6 +127,8 @@ export function createPrincipalExtractor(options: PrincipalOptions): PrincipalEx
   const tlsHeader = options.tlsFingerprintHeader?.toLowerCase()
   const isAutomation = createAutomationTest(options.userAgentCacheSize ?? 4096)
   const digest = (ns: string, value: string): string => digestHex(keyer.digest(ns, value))
+  const deviceCacheSize = options.userAgentCacheSize ?? 4096
+  const devices = new Map<string, string>()
 
   const resolveAccount = (headers: HeaderMap): string | undefined => {
     if (account === undefined) return undefined
@@ -189,7 +191,14 @@ export function createPrincipalExtractor(options: PrincipalOptions): PrincipalEx
       `${headerValue(headers, 'accept-encoding') ?? ''}|${headerValue(headers, 'sec-ch-ua') ?? ''}|` +
       `${headerValue(headers, 'sec-ch-ua-platform') ?? ''}|${headerValue(headers, 'sec-ch-ua-mobile') ?? ''}|` +
       `${tlsHeader === undefined ? '' : (headerValue(headers, tlsHeader) ?? '')}`
-    principals.push(`device:${digest('device', device)}`)
+    // Few distinct devices, many requests: memoise the digest (the input holds no credential).
+    let deviceDigest = devices.get(device)
+    if (deviceDigest === undefined) {
+      deviceDigest = digest('device', device)
+      if (devices.size >= deviceCacheSize) devices.delete(devices.keys().next().value as string)
+      devices.set(device, deviceDigest)
+    }
+    principals.push(`device:${deviceDigest}`)
 
     const client: Client = {
       ip: address.ip,
