@@ -245,7 +245,13 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
     let event: Event | undefined
     let exposures: Exposure[] = NO_EXPOSURES
     if (!lean) {
-      const exposed = expose(s.method, s.path, response.status, response.data, account !== '')
+      const exposed = (action === 'mask' ? exposeUncached : expose)(
+        s.method,
+        s.path,
+        response.status,
+        response.data,
+        account !== '',
+      )
       exposures = exposed.exposures
       if (action === 'mask' && exposures.length > 0) {
         exposures = exposures
