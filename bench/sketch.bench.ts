@@ -196,15 +196,14 @@ function memory<T>(
   make: (i: number) => T,
   reported?: (x: T) => number,
 ) {
-  const keep: T[] = []
-  keep.length = count
+  // Allocated before the first reading, so that only the structures are measured.
+  const keep = Array.from<T | null>({ length: count }).fill(null)
   const before = usedBytes()
   for (let i = 0; i < count; i++) keep[i] = make(i)
   const after = usedBytes()
-  // Subtract the slots of `keep` itself (4 bytes a pointer with pointer compression).
-  const measured = (after - before) / count - 4
+  const measured = (after - before) / count
   const heap =
-    reported === undefined ? Number.NaN : keep.reduce((s, x) => s + reported(x), 0) / count
+    reported === undefined ? Number.NaN : keep.reduce((s, x) => s + reported(x as T), 0) / count
   sink += keep.length
   return { label, measured, heap }
 }
