@@ -59,6 +59,8 @@ interface Node {
   /** Distinct account/key partners ever linked (not capped: sharing must not be forgotten). */
   owners: number
   kind: number
+  /** Graph clock at the last move to the recent end of the eviction order. */
+  stamp: number
 }
 
 function isOwner(kind: number): boolean {
@@ -74,6 +76,7 @@ export class ActorGraph {
   readonly #deviceSharedAfter: number
   readonly #maxActorSize: number
   #forgotten = 0
+  #clock = 0
 
   constructor(options: ActorGraphOptions = {}) {
     this.#maxNodes = options.maxNodes ?? 200_000
@@ -138,7 +141,7 @@ export class ActorGraph {
           break
         }
       }
-      node = { links: [], owners: 0, kind }
+      node = { links: [], owners: 0, kind, stamp: this.#clock++ }
       this.#nodes.set(p, node)
     }
     return node
@@ -150,6 +153,10 @@ export class ActorGraph {
   }
 
   #touch(p: Principal, node: Node): void {
+    // Already among the most recent quarter: moving it again buys nothing (a partner key linking
+    // a new address on every request would otherwise re-insert on every request).
+    if (this.#clock - node.stamp < this.#nodes.size >>> 2) return
+    node.stamp = this.#clock++
     this.#nodes.delete(p)
     this.#nodes.set(p, node)
   }

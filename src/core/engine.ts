@@ -273,7 +273,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (kind < 0) continue
       if (kind >= 2 && kind <= 4) owners = true
       const ledger = store.getOrCreate(p, t)
-      if (ledger.record(event, policy)) decide(p, ledger, kind, t)
+      if (ledger.record(event, policy, kind)) decide(p, ledger, kind, t)
     }
     if (owners && linking) actors.observe(principals)
     if (events % sweepEvery === 0) store.sweep(t, longestMs)

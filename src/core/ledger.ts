@@ -26,6 +26,8 @@ export const LEDGER_CORRUPT = 'HG_LEDGER_CORRUPT'
 export const SAMPLE_SPAN = 4096
 
 const HOUR_MS = 3_600_000
+// #actionOffsetMs when there was no non-asset request yet; offsets are clamped above it.
+const NO_ACTION = -(2 ** 30)
 const FORMAT_VERSION = 1
 const MASK24 = 0xffffff
 // Periodicity: gaps are averaged with weight 1/n up to this many, then exponentially.
@@ -45,14 +47,40 @@ function popcount(x: number): number {
   return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff
 }
 
+/** Periodicity: exponentially weighted mean and variance of gaps between non-asset requests. */
+class Rhythm {
+  gaps = 0
+  mean = 0
+  variance = 0
+}
+
+/** Enumeration: the low 16 bits of the last ordinal, runs of near steps, coarse coverage. */
+class Walk {
+  low = -1
+  run = 0
+  maxRun = 0
+  steps = 0
+  requests = 0
+  errors = 0
+  bins: Uint32Array | undefined = undefined
+}
+
+/** Header anomaly counts by kind (sample). */
+class Headers {
+  anomalous = 0
+  automation = 0
+  noAcceptLanguage = 0
+  hintMismatch = 0
+  foreignHeaders = 0
+  noUserAgent = 0
+}
+
 /** Per-principal exposure and behaviour state. Create through a LedgerStore. */
 export class Ledger {
   // Exposure accounting.
   #distinct: WindowedDistinct | undefined = undefined
   #tiers: (WindowedDistinct | undefined)[] | undefined = undefined
   #window: WindowedCounter | undefined = undefined
-  #firstMs = 0
-  #lastMs = 0
   #requests = 0
   #records = 0
   // Ratio sample (halved every SAMPLE_SPAN requests).
@@ -61,33 +89,22 @@ export class Ledger {
   #assets = 0
   #pagesNoReferer = 0
   #errors = 0
-  #ordinalRequests = 0
-  #ordinalErrors = 0
-  #anomalous = 0
-  #automation = 0
-  #noAcceptLanguage = 0
-  #hintMismatch = 0
-  #foreignHeaders = 0
-  #noUserAgent = 0
-  // Periodicity: exponentially weighted mean and variance of gaps between non-asset requests.
-  #lastActionMs = 0
-  #gaps = 0
-  #gapMean = 0
-  #gapVar = 0
-  // Round-the-clock: activity in each of the last 24 hours (bit 0 = hour of lastHour) and the
-  // hour since which the principal has not rested.
-  #hourRing = 0
+  // Time, kept as small integers (a double field costs a 16-byte box per ledger): the hour of
+  // the latest request and milliseconds into it; the latest non-asset request relative to it.
   #lastHour = 0
+  #msInHour = 0
+  #actionOffsetMs = NO_ACTION
+  // Round-the-clock: activity in each of the last 24 hours (bit 0 = lastHour) and the hour since
+  // which the principal has not rested.
+  #hourRing = 0
   #restlessSince = 0
-  // Enumeration: low 16 bits of the last ordinal, current and longest run of near steps, steps
-  // taken, and a 256-bit map of coarse bins (low16 >> 8) once ordinals are frequent.
-  #ordLow = -1
-  #run = 0
-  #maxRun = 0
-  #steps = 0
-  #bins: Uint32Array | undefined = undefined
+  // Created on first need: most principals never show a rhythm, an ID walk or a bad header.
+  #rhythm: Rhythm | undefined = undefined
+  #walk: Walk | undefined = undefined
+  #headers: Headers | undefined = undefined
   // Engine bookkeeping (not signal state).
-  #nextEvalRequests = 1
+  // First look at the 4th request (no signal speaks on fewer) or the first records step.
+  #nextEvalRequests = 4
   #nextEvalRecords = 0
   #flags = 0
 
@@ -95,24 +112,26 @@ export class Ledger {
   // Recording
 
   /**
-   * Accounts one event. Returns true when a checkpoint is crossed and the engine should re-score
+   * Accounts one event for a principal of kind index `kind` (PRINCIPAL_KINDS order; -1 when
+   * unknown: the policy's plain `everyRecords` step applies). Returns true when a checkpoint is crossed and the engine should re-score
    * the principal (every few requests while young, then every `evaluation.everyRequests`
    * requests or `evaluation.everyRecords` records).
    */
-  record(event: Event, policy: CompiledPolicy): boolean {
+  record(event: Event, policy: CompiledPolicy, kind = -1): boolean {
     const t = event.timeMs
-    if (this.#requests === 0) {
-      this.#firstMs = t
-      this.#lastHour = Math.floor(t / HOUR_MS)
-      this.#restlessSince = this.#lastHour
-    }
-    if (t > this.#lastMs) this.#lastMs = t
+    const hour = Math.floor(t / HOUR_MS)
     const requests = ++this.#requests
+    const signals = policy.settings.signals
+    if (requests === 1) {
+      this.#lastHour = hour
+      this.#msInHour = t - hour * HOUR_MS
+      this.#restlessSince = hour
+    }
     if (requests >= 8) {
       let w = this.#window
       if (w === undefined) {
         w = new WindowedCounter(policy.windows)
-        w.add(this.#firstMs, requests - 1)
+        w.add(this.lastMs, requests - 1)
         this.#window = w
       }
       w.add(t)
@@ -152,69 +171,91 @@ export class Ledger {
     if (failed) this.#errors++
     const a = event.client.anomalies
     if (a !== 0) {
-      this.#anomalous++
-      if ((a & ANOMALY.automationAgent) !== 0) this.#automation++
-      if ((a & ANOMALY.noAcceptLanguage) !== 0) this.#noAcceptLanguage++
-      if ((a & ANOMALY.clientHintMismatch) !== 0) this.#hintMismatch++
-      if ((a & ANOMALY.foreignHeaders) !== 0) this.#foreignHeaders++
-      if ((a & ANOMALY.noUserAgent) !== 0) this.#noUserAgent++
+      let h = this.#headers
+      if (h === undefined) {
+        h = new Headers()
+        this.#headers = h
+      }
+      h.anomalous++
+      if ((a & ANOMALY.automationAgent) !== 0) h.automation++
+      if ((a & ANOMALY.noAcceptLanguage) !== 0) h.noAcceptLanguage++
+      if ((a & ANOMALY.clientHintMismatch) !== 0) h.hintMismatch++
+      if ((a & ANOMALY.foreignHeaders) !== 0) h.foreignHeaders++
+      if ((a & ANOMALY.noUserAgent) !== 0) h.noUserAgent++
+    }
+
+    // Round-the-clock (and the clock itself).
+    const ahead = hour - this.#lastHour
+    if (ahead > 0) {
+      const restHours = 24 - signals['round-the-clock'].minActiveHours
+      if (ahead - 1 > restHours) this.#restlessSince = hour
+      this.#hourRing = ahead >= 24 ? 0 : (this.#hourRing << ahead) & MASK24
+      this.#lastHour = hour
+      this.#msInHour = t - hour * HOUR_MS
+      const offset = this.#actionOffsetMs - ahead * HOUR_MS
+      this.#actionOffsetMs = offset > NO_ACTION ? offset : NO_ACTION
+      this.#hourRing |= 1
+    } else {
+      if (ahead === 0 && t - hour * HOUR_MS > this.#msInHour) this.#msInHour = t - hour * HOUR_MS
+      if (ahead > -24) this.#hourRing |= 1 << -ahead
     }
 
     // Periodicity: rhythm of actions (assets ride along with pages in bursts).
     if (resource !== 'asset') {
-      const last = this.#lastActionMs
-      if (last !== 0) {
-        const gap = t - last
-        if (gap >= 0 && gap <= policy.settings.signals.periodicity.maxGap) {
-          const g = ++this.#gaps
+      const base = this.#lastHour * HOUR_MS
+      const prevOffset = this.#actionOffsetMs
+      if (prevOffset !== NO_ACTION) {
+        const gap = t - (base + prevOffset)
+        if (gap >= 0 && gap <= signals.periodicity.maxGap) {
+          let r = this.#rhythm
+          if (r === undefined) {
+            r = new Rhythm()
+            this.#rhythm = r
+          }
+          const g = ++r.gaps
           const alpha = g < GAP_HORIZON ? 1 / g : 1 / GAP_HORIZON
-          const diff = gap - this.#gapMean
+          const diff = gap - r.mean
           const incr = alpha * diff
-          this.#gapMean += incr
-          this.#gapVar = (1 - alpha) * (this.#gapVar + diff * incr)
+          r.mean += incr
+          r.variance = (1 - alpha) * (r.variance + diff * incr)
         }
       }
-      if (t > last) this.#lastActionMs = t
-    }
-
-    // Round-the-clock.
-    const hour = Math.floor(t / HOUR_MS)
-    const ahead = hour - this.#lastHour
-    if (ahead > 0) {
-      const restHours = 24 - policy.settings.signals['round-the-clock'].minActiveHours
-      if (ahead - 1 > restHours) this.#restlessSince = hour
-      this.#hourRing = ahead >= 24 ? 0 : (this.#hourRing << ahead) & MASK24
-      this.#lastHour = hour
-      this.#hourRing |= 1
-    } else if (ahead > -24) {
-      this.#hourRing |= 1 << -ahead
+      const offset = t - base
+      if (prevOffset === NO_ACTION || offset > prevOffset) {
+        this.#actionOffsetMs = offset > NO_ACTION ? offset : NO_ACTION
+      }
     }
 
     // Enumeration.
     const ordinal = event.ordinal
     if (ordinal >= 0) {
-      this.#ordinalRequests++
-      if (failed) this.#ordinalErrors++
+      let w = this.#walk
+      if (w === undefined) {
+        w = new Walk()
+        this.#walk = w
+      }
+      w.requests++
+      if (failed) w.errors++
       const low = ordinal % 65536
-      const prev = this.#ordLow
-      this.#ordLow = low
+      const prev = w.low
+      w.low = low
       if (prev >= 0) {
         let step = low - prev
         if (step > 32767) step -= 65536
         else if (step < -32768) step += 65536
         if (step !== 0) {
-          const steps = ++this.#steps
-          const max = policy.settings.signals.enumeration.step
+          const steps = ++w.steps
+          const max = signals.enumeration.step
           if (step <= max && step >= -max) {
-            if (++this.#run > this.#maxRun) this.#maxRun = this.#run
+            if (++w.run > w.maxRun) w.maxRun = w.run
           } else {
-            this.#run = 0
+            w.run = 0
           }
           if (steps >= 8) {
-            let bins = this.#bins
+            let bins = w.bins
             if (bins === undefined) {
               bins = new Uint32Array(8)
-              this.#bins = bins
+              w.bins = bins
             }
             const bin = low >>> 8
             bins[bin >>> 5] = bins[bin >>> 5]! | (1 << (bin & 31))
@@ -224,11 +265,14 @@ export class Ledger {
     }
 
     // Checkpoints.
+    const recordStep =
+      kind >= 0 ? policy.recordSteps[kind]! : policy.settings.evaluation.everyRecords
+    if (this.#nextEvalRecords === 0) this.#nextEvalRecords = recordStep
     if (requests >= this.#nextEvalRequests || this.#records >= this.#nextEvalRecords) {
       const every = policy.settings.evaluation
       this.#nextEvalRequests =
         requests < every.everyRequests ? requests * 2 : requests + every.everyRequests
-      this.#nextEvalRecords = this.#records + every.everyRecords
+      this.#nextEvalRecords = this.#records + recordStep
       return true
     }
     return false
@@ -255,17 +299,23 @@ export class Ledger {
     this.#assets >>= 1
     this.#pagesNoReferer >>= 1
     this.#errors >>= 1
-    this.#ordinalRequests >>= 1
-    this.#ordinalErrors >>= 1
-    this.#anomalous >>= 1
-    this.#automation >>= 1
-    this.#noAcceptLanguage >>= 1
-    this.#hintMismatch >>= 1
-    this.#foreignHeaders >>= 1
-    this.#noUserAgent >>= 1
-    this.#maxRun = this.#run
-    this.#steps >>= 1
-    this.#bins = undefined
+    const h = this.#headers
+    if (h !== undefined) {
+      h.anomalous >>= 1
+      h.automation >>= 1
+      h.noAcceptLanguage >>= 1
+      h.hintMismatch >>= 1
+      h.foreignHeaders >>= 1
+      h.noUserAgent >>= 1
+    }
+    const w = this.#walk
+    if (w !== undefined) {
+      w.requests >>= 1
+      w.errors >>= 1
+      w.maxRun = w.run
+      w.steps = 0
+      w.bins = undefined
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -299,22 +349,16 @@ export class Ledger {
     return d === undefined ? 0 : d.estimate(w, timeMs)
   }
 
-  /** Requests in window `w` as of `timeMs`. */
-  requestsIn(w: number, timeMs: number): number {
+  /** Requests in window `w` of `windows` as of `timeMs`. */
+  requestsIn(w: number, timeMs: number, windows: Windows): number {
     if (this.#window !== undefined) return this.#window.total(w, timeMs)
-    return this.#lastMs >= timeMs - this.#windowMs(w) ? this.#requests : 0
+    const spec = windows.specs[w]
+    return spec !== undefined && this.lastMs > timeMs - spec.windowMs ? this.#requests : 0
   }
 
-  #windowMs(w: number): number {
-    return this.#window?.windows.specs[w]?.windowMs ?? Infinity
-  }
-
-  /** Event time of the first and latest request. */
-  get firstMs(): number {
-    return this.#firstMs
-  }
+  /** Event time of the latest request. */
   get lastMs(): number {
-    return this.#lastMs
+    return this.#lastHour * HOUR_MS + this.#msInHour
   }
   /** Requests ever counted. */
   get requests(): number {
@@ -343,39 +387,39 @@ export class Ledger {
   }
   /** Requests naming an ordinal, and 4xx among them, in the sample. */
   get ordinalRequests(): number {
-    return this.#ordinalRequests
+    return this.#walk?.requests ?? 0
   }
   get ordinalErrors(): number {
-    return this.#ordinalErrors
+    return this.#walk?.errors ?? 0
   }
   /** Requests with any header anomaly, and per kind. */
   get anomalous(): number {
-    return this.#anomalous
+    return this.#headers?.anomalous ?? 0
   }
   get automation(): number {
-    return this.#automation
+    return this.#headers?.automation ?? 0
   }
   get noAcceptLanguage(): number {
-    return this.#noAcceptLanguage
+    return this.#headers?.noAcceptLanguage ?? 0
   }
   get hintMismatch(): number {
-    return this.#hintMismatch
+    return this.#headers?.hintMismatch ?? 0
   }
   get foreignHeaders(): number {
-    return this.#foreignHeaders
+    return this.#headers?.foreignHeaders ?? 0
   }
   get noUserAgent(): number {
-    return this.#noUserAgent
+    return this.#headers?.noUserAgent ?? 0
   }
   /** Inter-arrival gaps measured, their mean and standard deviation (ms). */
   get gaps(): number {
-    return this.#gaps
+    return this.#rhythm?.gaps ?? 0
   }
   get gapMeanMs(): number {
-    return this.#gapMean
+    return this.#rhythm?.mean ?? 0
   }
   get gapStdMs(): number {
-    return Math.sqrt(this.#gapVar)
+    return Math.sqrt(this.#rhythm?.variance ?? 0)
   }
   /** Hours with activity among the 24 ending at the latest request. */
   get activeHours(): number {
@@ -387,18 +431,18 @@ export class Ledger {
   }
   /** Longest run of near-consecutive ordinals in the sample, and the current one. */
   get maxRun(): number {
-    return this.#maxRun
+    return this.#walk?.maxRun ?? 0
   }
   get run(): number {
-    return this.#run
+    return this.#walk?.run ?? 0
   }
   /** Steps between different ordinals in the sample. */
   get ordinalSteps(): number {
-    return this.#steps
+    return this.#walk?.steps ?? 0
   }
   /** Coarse bins (of 256) the ordinals fell into since bins were started, 0 when not started. */
   get ordinalBins(): number {
-    const b = this.#bins
+    const b = this.#walk?.bins
     if (b === undefined) return 0
     let n = 0
     for (let i = 0; i < 8; i++) n += popcount(b[i]!)
@@ -412,16 +456,18 @@ export class Ledger {
     this.#flags = value
   }
 
-  /** Approximate bytes retained (object, sketches, typed arrays). */
+  /** Approximate bytes retained (object, sketches, typed arrays), 8-byte fields. */
   get heapBytes(): number {
-    let bytes = 12 + 36 * 4 + 6 * 12
+    let bytes = 16 + 24 * 8
     if (this.#distinct !== undefined) bytes += this.#distinct.heapBytes
     if (this.#tiers !== undefined) {
-      bytes += 16 + 4 * this.#tiers.length
+      bytes += 32 + 8 * this.#tiers.length
       for (const d of this.#tiers) if (d !== undefined) bytes += d.heapBytes
     }
     if (this.#window !== undefined) bytes += this.#window.heapBytes
-    if (this.#bins !== undefined) bytes += 100
+    if (this.#rhythm !== undefined) bytes += 88
+    if (this.#headers !== undefined) bytes += 64
+    if (this.#walk !== undefined) bytes += 72 + (this.#walk.bins === undefined ? 0 : 100)
     return bytes
   }
 
@@ -433,7 +479,7 @@ export class Ledger {
    * sketches by union, counters by addition, behaviour state by the stronger evidence.
    */
   merge(other: Ledger, policy: CompiledPolicy): void {
-    if (other === this) return
+    if (other === this || other.#requests === 0) return
     const windows = policy.windows
     if (other.#distinct !== undefined) {
       if (this.#distinct === undefined) this.#distinct = new WindowedDistinct(windows)
@@ -445,19 +491,15 @@ export class Ledger {
         if (d !== undefined) this.#tierSketch(i, windows).merge(d)
       }
     }
-    if (other.#window !== undefined) {
+    if (other.#window !== undefined || this.#window !== undefined) {
       if (this.#window === undefined) {
         this.#window = new WindowedCounter(windows)
-        if (this.#requests > 0) this.#window.add(this.#lastMs, this.#requests)
+        if (this.#requests > 0) this.#window.add(this.lastMs, this.#requests)
       }
-      this.#window.merge(other.#window)
-    } else if (other.#requests > 0 && this.#window !== undefined) {
-      this.#window.add(other.#lastMs, other.#requests)
+      if (other.#window !== undefined) this.#window.merge(other.#window)
+      else this.#window.add(other.lastMs, other.#requests)
     }
-    if (this.#requests === 0 || (other.#requests > 0 && other.#firstMs < this.#firstMs)) {
-      this.#firstMs = other.#firstMs
-    }
-    this.#lastMs = Math.max(this.#lastMs, other.#lastMs)
+    const empty = this.#requests === 0
     this.#requests += other.#requests
     this.#records += other.#records
     this.#sample += other.#sample
@@ -465,41 +507,60 @@ export class Ledger {
     this.#assets += other.#assets
     this.#pagesNoReferer += other.#pagesNoReferer
     this.#errors += other.#errors
-    this.#ordinalRequests += other.#ordinalRequests
-    this.#ordinalErrors += other.#ordinalErrors
-    this.#anomalous += other.#anomalous
-    this.#automation += other.#automation
-    this.#noAcceptLanguage += other.#noAcceptLanguage
-    this.#hintMismatch += other.#hintMismatch
-    this.#foreignHeaders += other.#foreignHeaders
-    this.#noUserAgent += other.#noUserAgent
-    if (other.#gaps > this.#gaps) {
-      this.#gaps = other.#gaps
-      this.#gapMean = other.#gapMean
-      this.#gapVar = other.#gapVar
+    if (other.#headers !== undefined) {
+      const h = (this.#headers ??= new Headers())
+      const o = other.#headers
+      h.anomalous += o.anomalous
+      h.automation += o.automation
+      h.noAcceptLanguage += o.noAcceptLanguage
+      h.hintMismatch += o.hintMismatch
+      h.foreignHeaders += o.foreignHeaders
+      h.noUserAgent += o.noUserAgent
     }
-    this.#lastActionMs = Math.max(this.#lastActionMs, other.#lastActionMs)
-    if (other.#requests > 0) {
-      const hour = Math.max(this.#lastHour, other.#lastHour)
-      const shiftA = hour - this.#lastHour
-      const shiftB = hour - other.#lastHour
-      const a = shiftA >= 24 ? 0 : (this.#hourRing << shiftA) & MASK24
-      const b = shiftB >= 24 ? 0 : (other.#hourRing << shiftB) & MASK24
-      this.#hourRing = a | b
-      this.#restlessSince =
-        this.#requests === other.#requests
-          ? other.#restlessSince
-          : Math.max(this.#restlessSince, other.#restlessSince)
-      this.#lastHour = hour
+    if (other.#rhythm !== undefined && other.#rhythm.gaps > (this.#rhythm?.gaps ?? 0)) {
+      const r = (this.#rhythm ??= new Rhythm())
+      r.gaps = other.#rhythm.gaps
+      r.mean = other.#rhythm.mean
+      r.variance = other.#rhythm.variance
     }
-    if (other.#maxRun > this.#maxRun) this.#maxRun = other.#maxRun
-    if (other.#run > this.#run) this.#run = other.#run
-    this.#steps += other.#steps
-    if (other.#ordLow >= 0) this.#ordLow = other.#ordLow
-    if (other.#bins !== undefined) {
-      if (this.#bins === undefined) this.#bins = new Uint32Array(8)
-      for (let i = 0; i < 8; i++) this.#bins[i] = this.#bins[i]! | other.#bins[i]!
+    if (other.#walk !== undefined) {
+      const w = (this.#walk ??= new Walk())
+      const o = other.#walk
+      if (o.maxRun > w.maxRun) w.maxRun = o.maxRun
+      if (o.run > w.run) w.run = o.run
+      w.steps += o.steps
+      w.requests += o.requests
+      w.errors += o.errors
+      if (o.low >= 0) w.low = o.low
+      if (o.bins !== undefined) {
+        const bins = (w.bins ??= new Uint32Array(8))
+        for (let i = 0; i < 8; i++) bins[i] = bins[i]! | o.bins[i]!
+      }
     }
+    // Clock and day rhythm: align both hour rings on the later hour, union them.
+    const thisAction =
+      this.#actionOffsetMs === NO_ACTION
+        ? -Infinity
+        : this.#lastHour * HOUR_MS + this.#actionOffsetMs
+    const otherAction =
+      other.#actionOffsetMs === NO_ACTION
+        ? -Infinity
+        : other.#lastHour * HOUR_MS + other.#actionOffsetMs
+    const lastMs = Math.max(empty ? -Infinity : this.lastMs, other.lastMs)
+    const hour = Math.floor(lastMs / HOUR_MS)
+    const shiftA = hour - this.#lastHour
+    const shiftB = hour - other.#lastHour
+    const a = empty || shiftA >= 24 ? 0 : (this.#hourRing << shiftA) & MASK24
+    const b = shiftB >= 24 ? 0 : (other.#hourRing << shiftB) & MASK24
+    this.#hourRing = a | b
+    this.#restlessSince = empty
+      ? other.#restlessSince
+      : Math.max(this.#restlessSince, other.#restlessSince)
+    this.#lastHour = hour
+    this.#msInHour = lastMs - hour * HOUR_MS
+    const action = Math.max(thisAction, otherAction)
+    const offset = action - hour * HOUR_MS
+    this.#actionOffsetMs = action === -Infinity || offset <= NO_ACTION ? NO_ACTION : offset
     this.#nextEvalRequests = Math.min(this.#nextEvalRequests, this.#requests)
     this.#nextEvalRecords = Math.min(this.#nextEvalRecords, this.#records)
   }
@@ -508,6 +569,8 @@ export class Ledger {
   toBytes(): Uint8Array {
     const w = new Writer()
     w.varint(FORMAT_VERSION)
+    const h = this.#headers ?? new Headers()
+    const walk = this.#walk ?? new Walk()
     const ints = [
       this.#requests,
       this.#records,
@@ -516,43 +579,39 @@ export class Ledger {
       this.#assets,
       this.#pagesNoReferer,
       this.#errors,
-      this.#ordinalRequests,
-      this.#ordinalErrors,
-      this.#anomalous,
-      this.#automation,
-      this.#noAcceptLanguage,
-      this.#hintMismatch,
-      this.#foreignHeaders,
-      this.#noUserAgent,
-      this.#gaps,
-      this.#hourRing,
       this.#lastHour,
+      this.#msInHour,
+      this.#actionOffsetMs - NO_ACTION,
+      this.#hourRing,
       this.#restlessSince,
-      this.#ordLow + 1,
-      this.#run,
-      this.#maxRun,
-      this.#steps,
       this.#nextEvalRequests,
       this.#nextEvalRecords,
       this.#flags & ~(LEDGER_FLAG.allowlisted | LEDGER_FLAG.checked),
+      h.anomalous,
+      h.automation,
+      h.noAcceptLanguage,
+      h.hintMismatch,
+      h.foreignHeaders,
+      h.noUserAgent,
+      walk.low + 1,
+      walk.run,
+      walk.maxRun,
+      walk.steps,
+      walk.requests,
+      walk.errors,
+      this.#rhythm?.gaps ?? 0,
     ]
     w.varint(ints.length)
     for (const v of ints) w.varint(v)
-    for (const v of [
-      this.#firstMs,
-      this.#lastMs,
-      this.#lastActionMs,
-      this.#gapMean,
-      this.#gapVar,
-    ]) {
-      w.f64(v)
-    }
+    w.f64(this.#rhythm?.mean ?? 0)
+    w.f64(this.#rhythm?.variance ?? 0)
     w.blob(this.#distinct?.toBytes())
     const tiers = this.#tiers ?? []
     w.varint(tiers.length)
     for (const d of tiers) w.blob(d?.toBytes())
     w.blob(this.#window?.toBytes())
-    w.blob(this.#bins === undefined ? undefined : new Uint8Array(this.#bins.buffer.slice(0)))
+    const bins = this.#walk?.bins
+    w.blob(bins === undefined ? undefined : new Uint8Array(bins.buffer.slice(0)))
     return w.finish()
   }
 
@@ -565,79 +624,66 @@ export class Ledger {
     const version = r.varint()
     if (version !== FORMAT_VERSION) r.fail(`unknown ledger format ${version}`)
     const count = r.varint()
-    if (count !== 26) r.fail(`expected 26 counters, got ${count}`)
+    if (count !== INT_COUNT) r.fail(`expected ${INT_COUNT} counters, got ${count}`)
     const v: number[] = []
-    for (let i = 0; i < count; i++) v.push(r.varint())
+    for (let i = 0; i < count; i++) {
+      const x = r.varint()
+      if (x > 0x7fffffff) r.fail('counter out of range')
+      v.push(x)
+    }
     const l = new Ledger()
-    ;[
-      l.#requests,
-      l.#records,
-      l.#sample,
-      l.#pages,
-      l.#assets,
-      l.#pagesNoReferer,
-      l.#errors,
-      l.#ordinalRequests,
-      l.#ordinalErrors,
-      l.#anomalous,
-      l.#automation,
-      l.#noAcceptLanguage,
-      l.#hintMismatch,
-      l.#foreignHeaders,
-      l.#noUserAgent,
-      l.#gaps,
-      l.#hourRing,
-      l.#lastHour,
-      l.#restlessSince,
-      l.#ordLow,
-      l.#run,
-      l.#maxRun,
-      l.#steps,
-      l.#nextEvalRequests,
-      l.#nextEvalRecords,
-      l.#flags,
-    ] = v as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ]
-    l.#ordLow -= 1
-    if (l.#hourRing > MASK24 || l.#ordLow > 65535) r.fail('counter out of range')
-    l.#firstMs = r.f64()
-    l.#lastMs = r.f64()
-    l.#lastActionMs = r.f64()
-    l.#gapMean = r.f64()
-    l.#gapVar = r.f64()
+    let i = 0
+    const next = () => v[i++]!
+    l.#requests = next()
+    l.#records = next()
+    l.#sample = next()
+    l.#pages = next()
+    l.#assets = next()
+    l.#pagesNoReferer = next()
+    l.#errors = next()
+    l.#lastHour = next()
+    l.#msInHour = next()
+    l.#actionOffsetMs = next() + NO_ACTION
+    l.#hourRing = next()
+    l.#restlessSince = next()
+    l.#nextEvalRequests = next()
+    l.#nextEvalRecords = next()
+    l.#flags = next()
+    const h = new Headers()
+    h.anomalous = next()
+    h.automation = next()
+    h.noAcceptLanguage = next()
+    h.hintMismatch = next()
+    h.foreignHeaders = next()
+    h.noUserAgent = next()
+    if (h.anomalous > 0) l.#headers = h
+    const walk = new Walk()
+    walk.low = next() - 1
+    walk.run = next()
+    walk.maxRun = next()
+    walk.steps = next()
+    walk.requests = next()
+    walk.errors = next()
+    const gaps = next()
+    if (l.#hourRing > MASK24 || walk.low > 65535 || l.#msInHour >= HOUR_MS) {
+      r.fail('counter out of range')
+    }
+    const mean = r.f64()
+    const variance = r.f64()
+    if (gaps > 0) {
+      const rhythm = new Rhythm()
+      rhythm.gaps = gaps
+      rhythm.mean = mean
+      rhythm.variance = variance
+      l.#rhythm = rhythm
+    }
     const distinct = r.blob()
     if (distinct !== undefined) l.#distinct = WindowedDistinct.fromBytes(distinct, windows)
     const tierCount = r.varint()
     if (tierCount > 255) r.fail('too many tiers')
     if (tierCount > 0) {
       const tiers: (WindowedDistinct | undefined)[] = []
-      for (let i = 0; i < tierCount; i++) {
+      for (let k = 0; k < tierCount; k++) {
         const b = r.blob()
         tiers.push(b === undefined ? undefined : WindowedDistinct.fromBytes(b, windows))
       }
@@ -648,12 +694,15 @@ export class Ledger {
     const bins = r.blob()
     if (bins !== undefined) {
       if (bins.length !== 32) r.fail('ordinal bins must be 32 bytes')
-      l.#bins = new Uint32Array(bins.slice().buffer)
+      walk.bins = new Uint32Array(bins.slice().buffer)
     }
+    if (walk.requests > 0 || walk.low >= 0) l.#walk = walk
     r.end()
     return l
   }
 }
+
+const INT_COUNT = 28
 
 // ---------------------------------------------------------------------------------------------
 // A tiny byte codec (the sketches keep theirs private to their part).

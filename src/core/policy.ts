@@ -33,6 +33,8 @@ export interface ClassSettings {
  */
 export interface PolicySettings {
   readonly shadow: boolean
+  readonly precision: number
+  readonly exactLimit: number
   readonly windows: readonly {
     readonly name: string
     readonly window: number
@@ -131,6 +133,11 @@ export interface CompiledPolicy {
   readonly tierOfMask: Uint8Array
   /** Weight of each tier; tierWeights[0] === 1. */
   readonly tierWeights: readonly number[]
+  /**
+   * Records between re-scorings by kind index: `evaluation.everyRecords`, or a 64th of the
+   * class's smallest budget when larger (a busy shared identity need not be re-scored every 16).
+   */
+  readonly recordSteps: Int32Array
   /** Field classes masked by `mask` and counted as leakage. */
   readonly protectedMask: FieldMask
   /** Score at or above which each action applies, by action rank (allow: -Infinity). */
@@ -179,6 +186,7 @@ export function compilePolicy(settings: PolicySettings): CompiledPolicy {
   try {
     windows = new Windows(
       settings.windows.map((w) => ({ name: w.name, windowMs: w.window, buckets: w.buckets })),
+      { precision: settings.precision, sparseLimit: settings.exactLimit },
     )
   } catch (cause) {
     throw new HarvestGuardError(POLICY_INVALID, `policy.windows: ${(cause as Error).message}`, {
@@ -251,8 +259,16 @@ export function compilePolicy(settings: PolicySettings): CompiledPolicy {
     return net !== undefined && networks.some((n) => cidrContains(n, net))
   }
 
+  const recordSteps = new Int32Array(classes.length)
+  for (let k = 0; k < classes.length; k++) {
+    const smallest = Math.min(...classes[k]!.budgets)
+    const step = Number.isFinite(smallest) ? Math.floor(smallest / 64) : 0
+    recordSteps[k] = Math.max(settings.evaluation.everyRecords, step)
+  }
+
   return Object.freeze({
     settings,
+    recordSteps,
     shadow: settings.shadow,
     windows,
     windowNames,
