@@ -29,7 +29,7 @@ interface Def {
 }
 
 function defOf(schema: z.ZodType): Def {
-  return (schema as unknown as { _zod: { def: Def } })._zod.def
+  return (schema as unknown as { def: Def }).def
 }
 
 /** The schema under wrappers (optional, default, preprocess...) and the default met on the way. */
