@@ -2,13 +2,12 @@
  * Compact event batches for the two-thread reader: a worker reads and parses, the main thread
  * judges. Events cross the thread boundary as columns in transferable typed arrays plus
  * dictionary deltas (a client, a route or an exposure list is sent once, then named by number),
- * so the main thread rebuilds each Event from a few array reads and shared objects, and the
- * path is decoded from the batch's bytes only if something reads it.
+ * so the main thread rebuilds each Event from a few array reads and shared objects.
  */
 import type { Client, Event, ResourceKind } from '../core/event.ts'
 import type { Exposure } from '../core/exposure.ts'
 import type { Principal } from '../core/principal.ts'
-import type { ResolvedLine } from './event-builder.ts'
+import { latin1, type ResolvedLine } from './event-builder.ts'
 import type { ParsedLine } from './parsed-line.ts'
 
 /** A client (with its principals) first seen in this batch. */
@@ -287,76 +286,6 @@ export class CompactEncoder {
   }
 }
 
-/** An Event rebuilt from a compact batch; `path` is decoded from the batch on first read. */
-class CompactEvent implements Event {
-  readonly timeMs: number
-  readonly method: string
-  readonly route: string
-  readonly status: number
-  readonly bytes: number
-  readonly resource: ResourceKind
-  readonly principals: readonly Principal[]
-  readonly exposures: readonly Exposure[]
-  readonly client: Client
-  readonly ordinal: number
-  readonly #pathBytes: Uint8Array
-  readonly #start: number
-  readonly #end: number
-  #path: string | undefined
-
-  constructor(
-    timeMs: number,
-    route: RouteDelta,
-    ordinal: number,
-    status: number,
-    bytes: number,
-    client: ClientDelta,
-    exposures: readonly Exposure[],
-    pathBytes: Uint8Array,
-    start: number,
-    end: number,
-  ) {
-    this.timeMs = timeMs
-    this.method = route.method
-    this.route = route.route
-    this.status = status
-    this.bytes = bytes
-    this.resource = route.resource
-    this.principals = client.principals
-    this.exposures = exposures
-    this.client = client.client
-    this.ordinal = ordinal
-    this.#pathBytes = pathBytes
-    this.#start = start
-    this.#end = end
-    this.#path = undefined
-  }
-
-  get path(): string {
-    return (this.#path ??= Buffer.from(
-      this.#pathBytes.buffer,
-      this.#pathBytes.byteOffset + this.#start,
-      this.#end - this.#start,
-    ).toString('latin1'))
-  }
-
-  toJSON(): Event {
-    return {
-      timeMs: this.timeMs,
-      method: this.method,
-      route: this.route,
-      path: this.path,
-      status: this.status,
-      bytes: this.bytes,
-      resource: this.resource,
-      principals: this.principals,
-      exposures: this.exposures,
-      client: this.client,
-      ordinal: this.ordinal,
-    }
-  }
-}
-
 /** Main-thread side: keeps the dictionaries and turns batches back into Events. */
 export class CompactDecoder {
   readonly #clients: ClientDelta[] = []
@@ -381,21 +310,26 @@ export class CompactDecoder {
     const clients = this.#clients
     const routes = this.#routes
     const exposures = this.#exposures
+    // Paths are decoded now into fresh strings: an Event that outlives its batch (a ledger's
+    // last event, a journal entry) must not pin the batch's buffers.
+    const paths = Buffer.from(b.pathBytes.buffer, b.pathBytes.byteOffset, b.pathBytes.length)
+    const starts = b.pathStart
     for (let i = 0; i < b.n; i++) {
-      out.push(
-        new CompactEvent(
-          b.time[i] as number,
-          routes[b.routeId[i] as number] as RouteDelta,
-          b.ordinal[i] as number,
-          b.status[i] as number,
-          b.bytes[i] as number,
-          clients[b.clientId[i] as number] as ClientDelta,
-          exposures[b.exposureId[i] as number] as readonly Exposure[],
-          b.pathBytes,
-          b.pathStart[i] as number,
-          b.pathStart[i + 1] as number,
-        ),
-      )
+      const route = routes[b.routeId[i] as number] as RouteDelta
+      const c = clients[b.clientId[i] as number] as ClientDelta
+      out.push({
+        timeMs: b.time[i] as number,
+        method: route.method,
+        route: route.route,
+        path: latin1(paths, starts[i] as number, starts[i + 1] as number),
+        status: b.status[i] as number,
+        bytes: b.bytes[i] as number,
+        resource: route.resource,
+        principals: c.principals,
+        exposures: exposures[b.exposureId[i] as number] as readonly Exposure[],
+        client: c.client,
+        ordinal: b.ordinal[i] as number,
+      })
     }
     return out
   }
