@@ -8,6 +8,9 @@ import { proxyCommand } from './commands/proxy.ts'
 import { serveCommand } from './commands/serve.ts'
 import { checkConfigCommand } from './commands/check-config.ts'
 import { analyzeCommand } from './commands/analyze.ts'
+import { shopCommand } from './commands/shop.ts'
+import { labCommand } from './commands/lab.ts'
+import { demoCommand } from './commands/demo.ts'
 
 /** Every command of the CLI, in help order. */
 export const COMMANDS: readonly CommandFactory[] = [
@@ -15,13 +18,19 @@ export const COMMANDS: readonly CommandFactory[] = [
   serveCommand,
   checkConfigCommand,
   analyzeCommand,
+  shopCommand,
+  labCommand,
+  demoCommand,
 ]
 
-// Only when run as the program (bin/harvestguard.js or `node src/cli/main.ts`), not on import.
-if (import.meta.main || process.argv[1]?.endsWith('bin/harvestguard.js')) {
-  process.exitCode = await runCli(process.argv.slice(2), COMMANDS, {
+/** Runs the CLI on `argv` (without node and script) with the process's streams; resolves to the exit code. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli([...argv], COMMANDS, {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     env: process.env,
   })
 }
+
+// Only when run as the program (`node src/cli/main.ts`); bin/harvestguard.js calls main().
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2))

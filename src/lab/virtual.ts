@@ -211,7 +211,7 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
       const p = state.partnerOfKey(s.apiKey)
       if (p >= 0) {
         keyId = state.population.partner(p).keyId
-        if (!lean) principals.push(principal('key', keyId))
+        if (!lean) principals.push(principal('key', s.apiKey))
       }
     }
     const verdict = engine === undefined || lean ? undefined : engine.judge(principals, t)

@@ -44,7 +44,7 @@ export function createA2(ctx: SimContext, options: A2Options = {}): SimActor[] {
   }
   const gapMs = 1000 / o.ratePerSecond
   function* script(): Script {
-    let t = ctx.startMs + rng.int(HOUR_MS, 2 * HOUR_MS)
+    let t = ctx.startMs + rng.int(0, HOUR_MS)
     let backoff = MINUTE_MS
     let next = FIRST_USER_ID
     let item = 0

@@ -54,7 +54,7 @@ export function createA3(ctx: SimContext, options: A3Options = {}): SimActor[] {
   const retiredUntil = new Float64Array(o.ips)
   const gapMs = MINUTE_MS / (o.perIpPerMinute * o.ips)
   function* script(): Script {
-    let t = ctx.startMs + rng.int(0, 6 * 3_600_000)
+    let t = ctx.startMs + rng.int(0, 3_600_000)
     let done = 0
     while (done < o.budgetRequests) {
       t += rng.exp(gapMs)
