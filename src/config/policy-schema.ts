@@ -51,17 +51,18 @@ const DEFAULT_WINDOWS = [
 /**
  * Default budgets per class and window (weighted records), applied to the windows that exist.
  * ip/net/device are shared identities (NAT, carrier, a popular browser build): large budgets,
- * and their volume alone never blocks (volumeCap). account/session are one person: a heavy
- * shopper reads ~1,000-3,000 comment authors a day. key is a partner: B4 looks up to 2,000
+ * and their volume alone stays under `mask` (volumeCap 35 < 40). account/session are one
+ * person: a heavy shopper reads 60 item pages of 20 comment authors in an hour at peak (1,200
+ * records, half the hourly budget: observe at most). key is a partner: B4 looks up to 2,000
  * customers (phone, weight 3) a day, ~250 an hour at peak.
  */
 const DEFAULT_BUDGETS: Record<PrincipalKind, Record<string, number>> = {
   ip: { '1h': 1500, '24h': 6000, '30d': 60000 },
   net: { '1h': 6000, '24h': 30000, '30d': 300000 },
-  account: { '1h': 600, '24h': 3000, '30d': 20000 },
+  account: { '1h': 2500, '24h': 10000, '30d': 60000 },
   key: { '1h': 1500, '24h': 9000, '30d': 120000 },
   device: { '1h': 6000, '24h': 30000, '30d': 300000 },
-  session: { '1h': 600, '24h': 3000, '30d': 20000 },
+  session: { '1h': 2500, '24h': 10000, '30d': 60000 },
 }
 
 const budgetsSchema = z.record(
@@ -154,11 +155,11 @@ export const policySchema = z
     classes: z
       .strictObject({
         ip: classSchema({
-          volumeCap: 45,
+          volumeCap: 35,
           signalWeights: SHARED_WEIGHTS,
         }),
         net: classSchema({
-          volumeCap: 45,
+          volumeCap: 35,
           signalWeights: SHARED_WEIGHTS,
         }),
         account: classSchema({
@@ -168,7 +169,7 @@ export const policySchema = z
           volumeCap: 150,
         }),
         device: classSchema({
-          volumeCap: 45,
+          volumeCap: 35,
           signalWeights: SHARED_WEIGHTS,
         }),
         session: classSchema({

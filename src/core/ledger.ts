@@ -158,7 +158,8 @@ export class Ledger {
     }
 
     // Ratio sample.
-    if (++this.#sample > SAMPLE_SPAN) this.#halve()
+    if (this.#sample >= SAMPLE_SPAN) this.#halve()
+    this.#sample++
     const resource = event.resource
     if (resource === 'page') {
       this.#pages++

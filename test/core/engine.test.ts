@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ANOMALY, createEngine, MemoryLedgerStore, type Decision } from '../../src/core/index.ts'
+import { event, F, HOUR, MINUTE, policy, rec, T0 } from './support.ts'
+
+const SPRINTER = ['ip:198.51.100.7']
+const HUMAN_GAPS_MS = [
+  4_000, 11_000, 95_000, 7_000, 2_500, 38_000, 160_000, 9_000, 21_000, 5_500, 300_000, 13_000,
+]
+
+function sprint(n: number, start = 0, principals = SPRINTER) {
+  return Array.from({ length: n }, (_, i) =>
+    event({
+      timeMs: T0 + (start + i) * 20,
+      principals,
+      exposures: [rec(start + i)],
+      ordinal: 100_000 + start + i,
+      anomalies: ANOMALY.automationAgent,
+    }),
+  )
+}
+
+describe('engine', () => {
+  it('blocks a sequential sprinter within its first hundred records', () => {
+    const engine = createEngine({ policy: policy() })
+    let blockedAt = -1
+    sprint(200).forEach((e, i) => {
+      if (engine.observe(e).action === 'block' && blockedAt < 0) blockedAt = i
+    })
+    assert.ok(blockedAt > 0 && blockedAt < 100, `blocked at ${blockedAt}`)
+    const d = engine.decisionFor(SPRINTER[0]!, T0 + 200 * 20)!
+    assert.equal(d.action, 'block')
+    assert.deepEqual(
+      d.readings.map((r) => r.signal),
+      ['enumeration', 'header-anomalies', 'distinct-records'],
+    )
+    assert.equal(engine.judge(SPRINTER, T0 + 5000).action, 'block')
+  })
+
+  it('never masks a heavy reader (observes at most)', () => {
+    const engine = createEngine({ policy: policy() })
+    const decisions: Decision[] = []
+    engine.onDecision((d) => decisions.push(d))
+    let t = T0 + 9 * HOUR
+    for (let page = 0; page < 60; page++) {
+      // Heavy-tailed think times, as people read: mostly short, now and then long.
+      t += HUMAN_GAPS_MS[page % HUMAN_GAPS_MS.length]!
+      const principals = ['ip:203.0.113.9', 'session:s1']
+      engine.observe(
+        event({
+          timeMs: t,
+          principals,
+          resource: 'page',
+          exposures: Array.from({ length: 20 }, (_, k) =>
+            rec(page * 20 + k, F.id | F.name | F.comment),
+          ),
+        }),
+      )
+      for (let a = 0; a < 5; a++)
+        engine.observe(event({ timeMs: t + 50 + a, principals, resource: 'asset' }))
+    }
+    assert.deepEqual(
+      decisions.filter((d) => d.action !== 'observe'),
+      [],
+    )
+  })
+
+  it('decides but never enforces in shadow mode', () => {
+    const engine = createEngine({ policy: policy({ shadow: true }) })
+    const verdicts = sprint(200).map((e) => engine.observe(e))
+    const last = verdicts.at(-1)!
+    assert.equal(last.action, 'allow')
+    assert.equal(last.decision?.action, 'block')
+    assert.equal(last.decision?.shadow, true)
+  })
+
+  it('never judges an allowlisted crawler', () => {
+    const engine = createEngine({
+      policy: policy({ allowlist: { networks: ['198.51.100.0/24'] } }),
+    })
+    for (const e of sprint(300)) assert.equal(engine.observe(e).action, 'allow')
+    assert.equal(engine.stats.allowlisted, 300)
+    assert.equal(engine.decisionFor(SPRINTER[0]!, T0), undefined)
+  })
+
+  it('lets a decision lapse at its expiry, by event time', () => {
+    const engine = createEngine({ policy: policy({ ttl: { block: '1h' } }) })
+    for (const e of sprint(200)) engine.observe(e)
+    const d = engine.decisionFor(SPRINTER[0]!, T0 + 4000)!
+    assert.equal(d.expiresAtMs, d.timeMs + HOUR)
+    assert.equal(engine.judge(SPRINTER, d.expiresAtMs - 1).action, 'block')
+    assert.equal(engine.judge(SPRINTER, d.expiresAtMs).action, 'allow')
+  })
+
+  it('escalates a principal re-flagged while decided', () => {
+    // Enough to mask, never enough to block on its own: a bare-page scraper.
+    const engine = createEngine({
+      policy: policy({
+        escalation: { after: '10m' },
+        ttl: { mask: '6h', throttle: '6h', challenge: '6h' },
+      }),
+    })
+    const actions: string[] = []
+    engine.onDecision((d) => actions.push(d.action))
+    for (let i = 0; i < 2000; i++) {
+      engine.observe(
+        event({
+          timeMs: T0 + i * 5000,
+          resource: 'page',
+          referer: false,
+          exposures: [rec(i)],
+          principals: ['ip:192.0.2.50'],
+        }),
+      )
+    }
+    assert.equal(actions[0], 'mask')
+    assert.deepEqual(actions.slice(0, 4), ['mask', 'throttle', 'challenge', 'block'])
+  })
+
+  it('reaches every identity of the actor, saying why', () => {
+    const engine = createEngine({ policy: policy() })
+    // The account is used from two addresses; the sprint runs from the second.
+    engine.observe(event({ principals: ['ip:203.0.113.1', 'account:farm1'] }))
+    for (const e of sprint(200, 0, ['ip:203.0.113.2', 'account:farm1'])) engine.observe(e)
+    const verdict = engine.judge(['ip:203.0.113.1'], T0 + 5000)
+    assert.equal(verdict.action, 'block')
+    const linked = verdict.decision!.linked.map((l) => l.principal)
+    assert.ok(linked.includes('ip:203.0.113.1'))
+    assert.equal(verdict.decision!.actor, 'account:farm1')
+  })
+
+  it('evicts the least recently active principal at the cap, counted', () => {
+    const engine = createEngine({
+      policy: policy(),
+      store: new MemoryLedgerStore({ maxPrincipals: 10 }),
+    })
+    for (let i = 0; i < 25; i++)
+      engine.observe(event({ timeMs: T0 + i * MINUTE, principals: [`ip:10.0.0.${i}`] }))
+    assert.equal(engine.stats.tracked, 10)
+    assert.equal(engine.stats.evictions, 15)
+    assert.equal(engine.store.get('ip:10.0.0.24')?.requests, 1)
+    assert.equal(engine.store.get('ip:10.0.0.0'), undefined)
+  })
+
+  it('counts events and decisions by action', () => {
+    const engine = createEngine({ policy: policy() })
+    for (const e of sprint(200)) engine.observe(e)
+    const s = engine.stats
+    assert.equal(s.events, 200)
+    assert.ok(s.decisions.block >= 1)
+    assert.ok(s.evaluations > 0 && s.evaluations < 200)
+  })
+
+  it('isolates a listener that throws', () => {
+    const engine = createEngine({ policy: policy() })
+    engine.onDecision(() => {
+      throw new Error('journal down')
+    })
+    for (const e of sprint(200)) engine.observe(e)
+    assert.ok(engine.stats.listenerErrors > 0)
+  })
+
+  it('explains a principal without deciding', () => {
+    const engine = createEngine({ policy: policy() })
+    for (const e of sprint(30)) engine.observe(e)
+    const x = engine.explain(SPRINTER[0]!, T0 + 1000)!
+    assert.ok(x.score > 0)
+    assert.ok(x.readings.some((r) => r.signal === 'enumeration'))
+    assert.equal(engine.explain('ip:unknown', T0), undefined)
+  })
+})
