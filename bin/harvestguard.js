@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The published package runs the emitted JavaScript (Node does not strip types inside
-// node_modules); a clone of the repository runs the TypeScript sources directly.
+// A clone of the repository runs the TypeScript sources directly (type stripping); the
+// published package ships no src/ and runs the emitted JavaScript (Node does not strip types
+// inside node_modules).
 import { existsSync } from 'node:fs'
 
-const dist = new URL('../dist/cli/main.js', import.meta.url)
-const entry = existsSync(dist) ? dist : new URL('../src/cli/main.ts', import.meta.url)
-await import(entry.href)
+const src = new URL('../src/cli/main.ts', import.meta.url)
+const entry = existsSync(src) ? src : new URL('../dist/cli/main.js', import.meta.url)
+const { main } = await import(entry.href)
+process.exitCode = await main(process.argv.slice(2))
