@@ -16,6 +16,7 @@ import {
 } from '../core/errors.ts'
 import { positionOf } from './positions.ts'
 import { configSchema, type ConfigData } from './schema.ts'
+import { closestKey, keysAt } from './suggest.ts'
 import { MIN_SECRET_LENGTH, Secret, type SecretRef } from './secret.ts'
 
 /** Issue codes (see docs/errors.md). */
@@ -143,11 +144,13 @@ function flatten(
   for (const issue of issues) {
     const path = [...prefix, ...issue.path]
     if (issue.code === 'unrecognized_keys') {
+      const known = keysAt(configSchema, path)
       for (const k of issue.keys) {
+        const near = closestKey(k, known)
         out.push({
           code: CONFIG_UNKNOWN_KEY,
           path: [...path, k],
-          message: 'unknown key',
+          message: near === undefined ? 'unknown key' : `unknown key (did you mean ${near}?)`,
           key: true,
         })
       }
@@ -165,7 +168,7 @@ function flatten(
     }
     const value = valueAt(data, path)
     const code =
-      issue.code === 'invalid_type'
+      issue.code === 'invalid_type' || issue.code === 'invalid_union'
         ? value === undefined
           ? CONFIG_MISSING
           : CONFIG_TYPE

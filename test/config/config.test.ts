@@ -44,6 +44,25 @@ describe('parseConfig', () => {
     assert.match(lines[2]!, /^harvestguard\.yaml:4:3 store\.kid: unknown key/)
   })
 
+  it('suggests the key a misspelt one was meant to be', () => {
+    const lines = issuesOf('store:\n  snapshotPth: x\npolcy: {}\nhttp: { zzzzzz: 1 }\n')
+    assert.deepEqual(lines, [
+      'harvestguard.yaml:2:3 store.snapshotPth: unknown key (did you mean snapshotPath?)',
+      'harvestguard.yaml:3:1 polcy: unknown key (did you mean policy?)',
+      'harvestguard.yaml:4:9 http.zzzzzz: unknown key',
+    ])
+  })
+
+  it('reports a missing key whose value may take several forms as missing', () => {
+    const [line] = issuesOf(
+      "routes:\n  - route: GET /a/:b\n    exposes:\n      - subject: 'x:{b}'\n",
+    )
+    assert.match(
+      line!,
+      /routes\[0\]\.exposes\[0\]\.fields: required key is missing \(expected a list/,
+    )
+  })
+
   it('points a missing key at the mapping it belongs in', () => {
     const [line] = issuesOf('routes:\n  - resource: api\n')
     assert.match(line!, /^harvestguard\.yaml:2:5 routes\[0\]\.route: required key is missing/)
