@@ -90,10 +90,7 @@ export function jsonLength(value: unknown): number {
   if (value === null || value === undefined) return 4
   switch (typeof value) {
     case 'string':
-      // eslint-disable-next-line no-control-regex
-      return /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(value)
-        ? value.length + 2
-        : Buffer.byteLength(JSON.stringify(value))
+      return plainAscii(value) ? value.length + 2 : Buffer.byteLength(JSON.stringify(value))
     case 'number':
       return Number.isFinite(value) ? String(value).length : 4
     case 'boolean':
@@ -142,10 +139,26 @@ function createSizer(): (path: string, r: ShopResponse) => number {
   }
 }
 
+/** Whether a string is printable ASCII without `"` or `\`: JSON and nginx write it as is. */
+function plainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false
+  }
+  return true
+}
+
+/** Escapes a field the way nginx does (`\xHH` for quotes, backslashes, controls, non-ASCII bytes). */
 function quoteCombined(s: string): string {
-  return /["\\\x00-\x1f\x7f]/.test(s)
-    ? s.replace(/["\\\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    : s
+  if (plainAscii(s)) return s
+  let out = ''
+  for (const byte of Buffer.from(s, 'utf8')) {
+    out +=
+      byte < 0x20 || byte > 0x7e || byte === 0x22 || byte === 0x5c
+        ? `\\x${byte.toString(16).padStart(2, '0')}`
+        : String.fromCharCode(byte)
+  }
+  return out
 }
 
 /** Runs a scenario unguarded and writes its access log and ground truth. */
