@@ -4,7 +4,7 @@
  * 0 success, 1 a HarvestGuard error (bad config, unreachable service), 2 a usage error.
  */
 import { Command, CommanderError } from 'commander'
-import { HarvestGuardError } from '../core/errors.ts'
+import { HarvestGuardError } from '../core/index.ts'
 
 /** Where a command writes and what it reads from the environment. */
 export interface CliIo {

@@ -8,12 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { LineCounter, parseDocument, type Document } from 'yaml'
 import type { z } from 'zod'
-import {
-  ConfigError,
-  HarvestGuardError,
-  formatIssuePath,
-  type ConfigIssue,
-} from '../core/errors.ts'
+import { ConfigError, HarvestGuardError, formatIssuePath, type ConfigIssue } from '../core/index.ts'
 import { positionOf } from './positions.ts'
 import { configSchema, type ConfigData } from './schema.ts'
 import { closestKey, keysAt } from './suggest.ts'

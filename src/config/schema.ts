@@ -9,9 +9,9 @@ import {
   EXPOSURE_CONDITIONS,
   MAX_RECORDS_PER_RESPONSE,
   validateRouteSpec,
-} from '../core/catalogue.ts'
-import { RESOURCE_KINDS } from '../core/event.ts'
-import { FIELD_CLASSES } from '../core/exposure.ts'
+  RESOURCE_KINDS,
+  FIELD_CLASSES,
+} from '../core/index.ts'
 import { durationSchema } from './duration.ts'
 import { policySchema } from './policy-schema.ts'
 import { secretRefSchema } from './secret.ts'

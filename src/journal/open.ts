@@ -2,8 +2,7 @@
  * Opens the journal a configuration names (`journal:` section): SQLite by default, PostgreSQL
  * for a fleet. The CLI and servers call this after config validation succeeded.
  */
-import type { HarvestGuardError } from '../core/errors.ts'
-import type { Journal } from '../core/ports.ts'
+import type { HarvestGuardError, Journal } from '../core/index.ts'
 import { PostgresJournal } from './postgres-journal.ts'
 import { SqliteJournal } from './sqlite-journal.ts'
 

@@ -8,10 +8,18 @@
  * digests for accounts, keys, sessions and devices, and decisions carry no subjects at all.
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
-import { ACTIONS, actionRank } from '../core/decision.ts'
-import type { Action, Decision, Reading } from '../core/decision.ts'
-import { HarvestGuardError } from '../core/errors.ts'
-import type { ActorSummary, Alert, Journal, JournalQuery } from '../core/ports.ts'
+import {
+  ACTIONS,
+  actionRank,
+  type Action,
+  type Decision,
+  type Reading,
+  HarvestGuardError,
+  type ActorSummary,
+  type Alert,
+  type Journal,
+  type JournalQuery,
+} from '../core/index.ts'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
 
 /** Code when the journal file cannot be opened, migrated, or was written by a newer version. */

@@ -13,9 +13,7 @@
  * inputs; the only gap is key size (128 vs 256 bits), and 2^128 is out of reach either way.
  */
 import { createHmac } from 'node:crypto'
-import { HarvestGuardError } from '../core/errors.ts'
-import type { Digest } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
+import { HarvestGuardError, type Digest, type Keyer } from '../core/index.ts'
 import { sipHash24, sipKey, type SipKey } from './siphash.ts'
 
 /** Keyed PRFs a {@link Keyer} can use. */

@@ -3,14 +3,15 @@
  * prints every issue at once in compiler style (editors and CI jump to file:line:column).
  */
 import { Command } from 'commander'
-import { compileCatalogue } from '../../core/catalogue.ts'
-import { ConfigError } from '../../core/errors.ts'
+import { compileCatalogue, compilePolicy, ConfigError } from '../../core/index.ts'
 import { loadConfigFile, type Config } from '../../config/index.ts'
 import type { CliIo, CommandFactory } from '../program.ts'
 
 /** One line summing up a valid configuration. */
 export function summariseConfig(config: Config): string {
+  // Compile what the guard would compile at start, so check-config catches the same errors.
   const routes = compileCatalogue(config.routes).routes.length
+  const policy = compilePolicy(config.policy)
   const store = config.store.kind === 'redis' ? `redis ${config.store.redis.url}` : 'memory'
   const journal =
     config.journal.kind === 'postgres'
@@ -18,7 +19,8 @@ export function summariseConfig(config: Config): string {
       : `sqlite ${config.journal.path}`
   return (
     `${config.file}: ok: ${routes} route${routes === 1 ? '' : 's'}, store ${store}, ` +
-    `journal ${journal}, listen ${config.server.listen}, secret from ${config.secret.source}`
+    `journal ${journal}, listen ${config.server.listen}, secret from ${config.secret.source}` +
+    (policy.settings.shadow ? ', shadow mode (decisions journaled, never enforced)' : '')
   )
 }
 
