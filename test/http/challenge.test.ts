@@ -5,18 +5,19 @@ import { createChallenge, safeReturnPath } from '../../src/http/index.ts'
 
 const options = { secret: 'challenge-secret-0123456789', difficultyBits: 8 }
 
+const unescapeAttr = (s: string): string =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&amp;/g, '&')
+
 /** Runs the interstitial's own script as a browser would and returns where it navigates. */
 function solveInPage(html: string): string {
   const data =
     /<div id="hg" data-c="([^"]+)" data-bits="(\d+)" data-r="([^"]*)" data-v="([^"]+)"/.exec(html)!
   const script = /<script>([\s\S]*)<\/script>/.exec(html)![1]!
-  let target = ''
+  const nav = { target: '' }
   const pending: (() => void)[] = []
-  const unescapeAttr = (s: string): string =>
-    s
-      .replace(/&quot;/g, '"')
-      .replace(/&lt;/g, '<')
-      .replace(/&amp;/g, '&')
   runInNewContext(script, {
     document: {
       getElementById: () => ({
@@ -28,14 +29,14 @@ function solveInPage(html: string): string {
         },
       }),
     },
-    location: { replace: (url: string) => (target = url) },
+    location: { replace: (url: string) => (nav.target = url) },
     setTimeout: (fn: () => void) => pending.push(fn),
     unescape,
     encodeURIComponent,
     Math,
   })
-  while (target === '' && pending.length > 0) pending.shift()!()
-  return target
+  while (nav.target === '' && pending.length > 0) pending.shift()!()
+  return nav.target
 }
 
 describe('proof-of-work challenge', () => {
