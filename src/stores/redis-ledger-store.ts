@@ -121,10 +121,10 @@ class FleetLedger extends Ledger {
     this.own = own
   }
 
-  override record(event: Event, policy: CompiledPolicy): boolean {
-    this.own.record(event, policy)
+  override record(event: Event, policy: CompiledPolicy, kind = -1): boolean {
+    this.own.record(event, policy, kind)
     this.#dirty.add(this)
-    return super.record(event, policy)
+    return super.record(event, policy, kind)
   }
 }
 

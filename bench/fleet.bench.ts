@@ -1,0 +1,206 @@
+// A fleet of 3 guards under load: 3 Fastify servers in this process, each with its own engine and
+// store, fed concurrently by 3 autocannon processes (one per guard, each a different client
+// address via a trusted X-Forwarded-For). Rounds alternate the memory store and the Redis store
+// (RedisLedgerStore, 1 s background sync, on a redis-server this bench starts on a spare port).
+// Reports guarded throughput Redis/memory and Redis commands per request, read from INFO
+// commandstats before and after each Redis round. Policy in shadow mode so the load is accounted
+// in full but never refused. Usage: npx node bench/fleet.bench.ts
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { parseConfig } from '../src/config/index.ts'
+import {
+  MemoryLedgerStore,
+  compileCatalogue,
+  compilePolicy,
+  createEngine,
+} from '../src/core/index.ts'
+import type { Engine, LedgerStore } from '../src/core/index.ts'
+import { createGuard } from '../src/http/index.ts'
+import { createKeyer } from '../src/keyer/index.ts'
+import { harvestGuard } from '../src/middleware/fastify.ts'
+import { RedisLedgerStore } from '../src/stores/redis-ledger-store.ts'
+import { commandCalls, startRedis } from '../test/fleet/redis-servers.ts'
+
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5)
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
+const CONNECTIONS = 10
+const GUARDS = 3
+
+const CONFIG = `
+secret: bench-secret-0123456789abcdef
+policy:
+  shadow: true
+routes:
+  - route: GET /api/items/:itemId/comments
+    resource: api
+    exposes:
+      - each: '$.comments[*]'
+        subject: 'user:{.userId}'
+        fields: { id: '.userId', name: '.nickname', phone: '.phone', comment: '.text' }
+`
+
+let counter = 0
+function body(itemId: string): object {
+  const page = counter++ % 5000
+  return {
+    itemId,
+    page,
+    comments: Array.from({ length: 12 }, (_, i) => ({
+      userId: 100_000 + page * 12 + i,
+      nickname: `买家${page}-${i}`,
+      phone: `139${String(page * 12 + i).padStart(8, '0')}`,
+      text: `Good value, arrived quickly, would buy again (${i})`,
+    })),
+  }
+}
+
+const config = parseConfig(CONFIG, 'bench.yaml')
+const keyer = createKeyer(config.secret)
+const policy = compilePolicy(config.policy as Parameters<typeof compilePolicy>[0])
+const catalogue = compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0])
+
+async function fleet(
+  stores: LedgerStore[],
+): Promise<{ urls: string[]; engines: Engine[]; close: () => Promise<void> }> {
+  const apps: FastifyInstance[] = []
+  const engines: Engine[] = []
+  for (const store of stores) {
+    const engine = createEngine({ policy, store })
+    engines.push(engine)
+    const guard = createGuard({ engine, keyer, catalogue, trustedProxies: ['127.0.0.1/32'] })
+    const f = Fastify()
+    await f.register(harvestGuard, { guard })
+    f.get<{ Params: { itemId: string } }>('/api/items/:itemId/comments', (req, reply) => {
+      reply.send(body(req.params.itemId))
+    })
+    )
+    await f.listen({ port: 0, host: '127.0.0.1' })
+    apps.push(f)
+  }
+  return {
+    urls: apps.map(
+      (f) =>
+        `http://127.0.0.1:${(f.server.address() as { port: number }).port}/api/items/42/comments`,
+    ),
+    engines,
+    close: async () => {
+      for (const f of apps) await f.close()
+    },
+  }
+}
+
+function autocannon(url: string, clientIp: string): Promise<{ requests: number; non2xx: number }> {
+  return new Promise((resolve, reject) => {
+    const bin = join(import.meta.dirname, '../node_modules/autocannon/autocannon.js')
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '-j',
+        '-c',
+        String(CONNECTIONS),
+        '-d',
+        String(DURATION_S),
+        '-H',
+        `x-forwarded-for=${clientIp}`,
+        url,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c))
+    child.on('exit', () => {
+      try {
+        const r = JSON.parse(out) as { requests: { total: number }; non2xx: number }
+        resolve({ requests: r.requests.total, non2xx: r.non2xx })
+      } catch (e) {
+        reject(e)
+      }
+    })
+  })
+}
+
+interface Round {
+  rps: number
+  non2xx: number
+  commands: number
+}
+
+async function round(stores: LedgerStore[], admin: Redis | undefined): Promise<Round> {
+  const f = await fleet(stores)
+  const before = admin === undefined ? 0 : commandCalls(await admin.info('commandstats'))
+  const started = performance.now()
+  const loads = await Promise.all(f.urls.map((url, i) => autocannon(url, `198.51.100.${10 + i}`)))
+  const seconds = (performance.now() - started) / 1000
+  // one last sync so every round ends with the fleet's view published
+  for (const s of stores) if (s instanceof RedisLedgerStore) await s.close()
+  const after = admin === undefined ? 0 : commandCalls(await admin.info('commandstats'))
+  await f.close()
+  const requests = loads.reduce((a, l) => a + l.requests, 0)
+  // INFO itself is a command: exclude the one issued before
+  return {
+    rps: requests / Math.min(seconds, DURATION_S),
+    non2xx: loads.reduce((a, l) => a + l.non2xx, 0),
+    commands: after - before - 1,
+  }
+}
+
+const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+const redis = await startRedis()
+const admin = new Redis({ host: '127.0.0.1', port: redis.port })
+const clients = Array.from(
+  { length: GUARDS },
+  () => new Redis({ host: '127.0.0.1', port: redis.port }),
+)
+const memoryStores = () =>
+  Array.from({ length: GUARDS }, () => new MemoryLedgerStore() as LedgerStore)
+const redisStores = () =>
+  clients.map(
+    (client, i) =>
+      new RedisLedgerStore({
+        client,
+        policy,
+        guardId: `bench${i}`,
+        syncIntervalMs: 1000,
+      }) as LedgerStore,
+  )
+
+try {
+  // warm up (JIT, pools)
+  await round(memoryStores(), undefined)
+  await round(redisStores(), admin)
+  const rows: { round: number; memory: Round; redis: Round }[] = []
+  for (let r = 1; r <= ROUNDS; r++) {
+    const memory = await round(memoryStores(), undefined)
+    const red = await round(redisStores(), admin)
+    rows.push({ round: r, memory, redis: red })
+  }
+  console.log(
+    `${GUARDS} guards (Fastify, one process) × ${CONNECTIONS} connections each from 3 autocannon processes, ${DURATION_S} s per round, 2 KB JSON with 12 records per response, Redis ${redis.port} (bench-owned)\n`,
+  )
+  console.log(
+    '| round | memory store req/s | Redis store req/s | ratio | Redis commands | commands / request | non-2xx |',
+  )
+  console.log('| --- | --- | --- | --- | --- | --- | --- |')
+  for (const r of rows) {
+    const requests = r.redis.rps * DURATION_S
+    console.log(
+      `| ${r.round} | ${r.memory.rps.toFixed(0)} | ${r.redis.rps.toFixed(0)} | ${(r.redis.rps / r.memory.rps).toFixed(3)} | ${r.redis.commands} | ${(r.redis.commands / requests).toFixed(5)} | ${r.memory.non2xx + r.redis.non2xx} |`,
+    )
+  }
+  const ratio = median(rows.map((r) => r.redis.rps / r.memory.rps))
+  const perRequest = median(rows.map((r) => r.redis.commands / (r.redis.rps * DURATION_S)))
+  console.log('\n| measure | value | target |')
+  console.log('| --- | --- | --- |')
+  console.log(
+    `| guarded throughput Redis store / memory store (median) | ${ratio.toFixed(3)} | >= 0.95 |`,
+  )
+  console.log(`| Redis commands/s ÷ requests/s (median) | ${perRequest.toFixed(5)} | <= 0.05 |`)
+} finally {
+  for (const c of clients) c.disconnect()
+  admin.disconnect()
+  await redis.stop()
+}

@@ -1,0 +1,43 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseConfig } from '../../src/config/index.ts'
+import { MemoryLedgerStore } from '../../src/core/index.ts'
+import { RedisLedgerStore, createStore } from '../../src/stores/index.ts'
+import { REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import { apiEvent, defaultPolicy } from './fleet-support.ts'
+
+const skip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
+const policy = defaultPolicy()
+
+describe('createStore', () => {
+  it('builds the memory store by default', async () => {
+    const config = parseConfig('', 'empty.yaml')
+    const { store, close } = createStore(config.store, { policy })
+    assert.ok(store instanceof MemoryLedgerStore)
+    assert.equal(store.maxPrincipals, 1_000_000)
+    await close()
+  })
+
+  it('builds a RedisLedgerStore from `store: {kind: redis}` alone', { skip }, async () => {
+    const config = parseConfig(
+      `store:\n  kind: redis\n  redis:\n    url: redis://${REDIS_HOST}:${REDIS_PORT}\n    keyPrefix: 'hgtest:factory:'\n    syncInterval: 5s\n`,
+      'fleet.yaml',
+    )
+    const { store, client, close } = createStore(config.store, {
+      policy,
+      onStoreError: config.onStoreError,
+    })
+    try {
+      assert.ok(store instanceof RedisLedgerStore)
+      if (client !== undefined && client.status !== 'ready')
+        await new Promise((resolve) => client.once('ready', resolve))
+      store
+        .getOrCreate('ip:192.0.2.50', 1000)
+        .record(apiEvent(['ip:192.0.2.50'], 1000, [1]), policy)
+      const round = await store.sync()
+      assert.equal(round?.principals, 1)
+    } finally {
+      await close()
+    }
+  })
+})
