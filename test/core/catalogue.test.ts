@@ -268,6 +268,31 @@ describe('catalogue validation', () => {
     assert.equal(typeof parseJsonPath('$.x', true), 'string')
   })
 
+  it('never throws on arbitrary specs, templates or JSON paths: problems come back as text', () => {
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        (route, subject, each, path) => {
+          const t = parseTemplate(subject)
+          assert.ok(typeof t === 'string' || t.namespace.length > 0)
+          parseJsonPath(each)
+          parseJsonPath(path, true)
+          const spec: RouteSpec = {
+            route,
+            exposes: [{ subject, each, fields: { id: path }, count: 1, key: subject }],
+          }
+          const issues = validateRouteSpec(spec)
+          if (issues.length === 0) compileCatalogue([spec])
+          else assert.throws(() => compileCatalogue([spec]), HarvestGuardError)
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
   it('reads the first value of a query parameter', () => {
     assert.equal(queryParam('a=1&b=2&a=3', 'a'), '1')
     assert.equal(queryParam('flag&x=%41', 'flag'), '')
