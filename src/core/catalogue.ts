@@ -276,7 +276,12 @@ function parseRoute(text: string): ParsedPattern | string {
  * must not dodge accounting by spelling the path differently from the catalogue.
  */
 function normaliseSegment(seg: string): string {
-  return decodeSafe(seg).toLowerCase()
+  // Most segments are already lowercase ASCII without escapes: skip both passes for them.
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg.charCodeAt(i)
+    if (c === 37 || (c >= 65 && c <= 90) || c > 127) return decodeSafe(seg).toLowerCase()
+  }
+  return seg
 }
 
 function decodeSafe(s: string): string {
@@ -598,10 +603,7 @@ class CompiledCatalogue implements Catalogue {
       query = path.slice(q + 1, end)
       end = q
     }
-    const segments = path
-      .slice(0, end)
-      .split('/')
-      .filter((s) => s !== '')
+    const segments = splitPath(path, end)
     const m = method.toUpperCase()
     const values: string[] = []
     const found =
@@ -628,6 +630,19 @@ class CompiledCatalogue implements Catalogue {
   }
 }
 
+/** Non-empty segments of `path` up to `end` (doubled and trailing slashes ignored). */
+function splitPath(path: string, end: number): string[] {
+  const out: string[] = []
+  let start = 0
+  for (let i = 0; i <= end; i++) {
+    if (i === end || path.charCodeAt(i) === 47) {
+      if (i > start) out.push(path.slice(start, i))
+      start = i + 1
+    }
+  }
+  return out
+}
+
 /** Depth-first: static beats parameter beats tail, backtracking when a branch dead-ends. */
 function walk(node: Node, segments: string[], i: number, values: string[]): Route | undefined {
   if (i === segments.length) {
@@ -639,7 +654,7 @@ function walk(node: Node, segments: string[], i: number, values: string[]): Rout
     return undefined
   }
   const seg = segments[i] as string
-  const next = node.statics.get(normaliseSegment(seg))
+  const next = node.statics.size === 0 ? undefined : node.statics.get(normaliseSegment(seg))
   if (next !== undefined) {
     const r = walk(next, segments, i + 1, values)
     if (r !== undefined) return r
