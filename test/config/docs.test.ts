@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { configSchema } from '../../src/config/index.ts'
+import { configSchema, defaultConfig } from '../../src/config/index.ts'
 import { schemaKeys } from './schema-keys.ts'
 
 /** Rows of docs/configuration.md's key tables: key -> default cell (without backticks). */
 function documentedKeys(): Map<string, string> {
   const text = readFileSync('docs/configuration.md', 'utf8')
   const rows = new Map<string, string>()
-  for (const m of text.matchAll(/^\| `([^`]+)` \|(?:[^|\\]|\\.)*\| ((?:[^|\\]|\\.)*) \|(.*)\|$/gm)) {
+  for (const m of text.matchAll(
+    /^\| `([^`]+)` \|(?:[^|\\]|\\.)*\| ((?:[^|\\]|\\.)*) \|(.*)\|$/gm,
+  )) {
     rows.set(m[1]!, m[2]!.trim().replace(/^`|`$/g, ''))
   }
   return rows
@@ -46,5 +48,20 @@ describe('docs/configuration.md', () => {
         wrong.push(`${k.path}: docs say ${got || '(none)'}, schema ${expected || '(none)'}`)
     }
     assert.deepEqual(wrong, [])
+  })
+
+  it('states the default budgets as the policy has them', () => {
+    const policy = defaultConfig({ env: { HARVESTGUARD_SECRET: 'docs-test-secret-0123' } }).policy
+    const windows = policy.windows.map((w) => w.name)
+    const text = readFileSync('docs/configuration.md', 'utf8')
+    assert.ok(
+      text.includes(`| class | ${windows.join(' | ')} |`),
+      `header | class | ${windows.join(' | ')} |`,
+    )
+    for (const [kind, cls] of Object.entries(policy.classes)) {
+      const budgets = (cls as { budgets: Record<string, number> }).budgets
+      const row = `| ${kind} | ${windows.map((w) => budgets[w]).join(' | ')} |`
+      assert.ok(text.includes(row), `docs/configuration.md lacks the row ${row}`)
+    }
   })
 })
