@@ -123,7 +123,7 @@ const f2bLines = Number(process.env['F2B_LINES'] ?? 0)
 let f2b: Run | undefined
 let f2bN = 0
 if (f2bLines > 0) {
-  const py = spawnSync('python3', ['-c', 'import fail2ban'], { encoding: 'utf8' })
+  const py = spawnSync('/usr/bin/python3', ['-c', 'import fail2ban'], { encoding: 'utf8' })
   if (py.status === 0) {
     const head = join(dir, `head-${f2bLines}.log`)
     const text = readFileSync(log)
@@ -131,7 +131,7 @@ if (f2bLines > 0) {
     for (let k = 0; k < f2bLines && cut >= 0; k++) cut = text.indexOf(10, cut + 1)
     writeFileSync(head, text.subarray(0, cut < 0 ? text.length : cut + 1))
     f2bN = await warm(head)
-    f2b = timed('fail2ban 1.0.2 jail http-harvest-pages', 'python3', [
+    f2b = timed('fail2ban 1.0.2 jail http-harvest-pages', '/usr/bin/python3', [
       join(peers, 'f2b-replay.py'),
       '--jail-conf',
       join(peers, 'fail2ban', 'jail.local'),

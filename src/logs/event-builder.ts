@@ -32,7 +32,7 @@ export interface EventBuilderOptions {
    * `keyPattern`, else an account) or `ignore`d. @default 'ignore'
    */
   readonly user?: UserFieldKind | undefined
-  /** With `user: auto`, user values matching this are API keys. @default /^(key|pk|ak|partner)[-_:]/i */
+  /** With `user: auto`, user values matching this are API keys. @default /^(?:key|pk|ak|partner)(?:[-_:]|\d)/i */
   readonly keyPattern?: RegExp | undefined
   /** Adds a `device:` principal digested from the user agent. @default true */
   readonly device?: boolean | undefined
@@ -204,7 +204,7 @@ function expandV6(ip: string): string[] | undefined {
 export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
   const { keyer, catalogue } = options
   const userKind = options.user ?? 'ignore'
-  const keyPattern = options.keyPattern ?? /^(key|pk|ak|partner)[-_:]/i
+  const keyPattern = options.keyPattern ?? /^(?:key|pk|ak|partner)(?:[-_:]|\d)/i
   const withDevice = options.device ?? true
 
   const ips = new ByteInterner<IpEntry>((buf, s, e) => {
