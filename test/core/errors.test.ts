@@ -20,25 +20,17 @@ function codesInSource(): Map<string, string> {
   )
   for (const file of files) {
     const text = readFileSync(join('src', file), 'utf8')
-    const scanner = ts.createScanner(
-      ts.ScriptTarget.Latest,
-      true,
-      ts.LanguageVariant.Standard,
-      text,
-    )
-    for (
-      let token = scanner.scan();
-      token !== ts.SyntaxKind.EndOfFileToken;
-      token = scanner.scan()
-    ) {
+    // A full parse, not a token scan: a quote inside a regex literal would derail a scanner.
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false)
+    const visit = (node: ts.Node): void => {
       if (
-        token === ts.SyntaxKind.StringLiteral ||
-        token === ts.SyntaxKind.NoSubstitutionTemplateLiteral
-      ) {
-        const value = scanner.getTokenValue()
-        if (/^HG_[A-Z0-9_]+$/.test(value)) found.set(value, file)
-      }
+        (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) &&
+        /^HG_[A-Z0-9_]+$/.test(node.text)
+      )
+        found.set(node.text, file)
+      ts.forEachChild(node, visit)
     }
+    visit(source)
   }
   return found
 }
