@@ -154,18 +154,29 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
     }
     return p
   }
-  const anomalyMemo = new Map<string, number>()
-  const anomalies = (s: Step): number => {
-    const k = `${s.userAgent}\u0000${s.acceptLanguage}`
-    let bits = anomalyMemo.get(k)
-    if (bits === undefined) {
+  // Client facts are fixed per (stack, user agent, language): memoise device principal and
+  // anomaly bits in nested maps keyed by the step's own strings (no key building per event).
+  const clientMemo = new Map<
+    string,
+    Map<string, Map<string, { device: Principal; anomalies: number }>>
+  >()
+  const clientFacts = (s: Step): { device: Principal; anomalies: number } => {
+    let byUa = clientMemo.get(s.stack)
+    if (byUa === undefined) clientMemo.set(s.stack, (byUa = new Map()))
+    let byLang = byUa.get(s.userAgent)
+    if (byLang === undefined) byUa.set(s.userAgent, (byLang = new Map()))
+    let facts = byLang.get(s.acceptLanguage)
+    if (facts === undefined) {
       const headers: Record<string, string> = {}
       if (s.userAgent !== '') headers['user-agent'] = s.userAgent
       if (s.acceptLanguage !== '') headers['accept-language'] = s.acceptLanguage
-      bits = computeAnomalies('GET', headers, isAutomation, false)
-      anomalyMemo.set(k, bits)
+      facts = {
+        device: principal('device', `${s.stack}|${s.userAgent}|${s.acceptLanguage}`),
+        anomalies: computeAnomalies('GET', headers, isAutomation, false),
+      }
+      byLang.set(s.acceptLanguage, facts)
     }
-    return bits
+    return facts
   }
 
   const heap = new MinHeap(actors.length)
@@ -192,12 +203,7 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
       nextProgress = t + 3_600_000
     }
     // Principals known before the response: address, subnet, device, session, account, key.
-    const principals: Principal[] = lean
-      ? []
-      : [
-          ...ipPrincipals(s.ip),
-          principal('device', `${s.stack}|${s.userAgent}|${s.acceptLanguage}`),
-        ]
+    const principals: Principal[] = lean ? [] : [...ipPrincipals(s.ip), clientFacts(s).device]
     let account = ''
     if (s.sid !== '') {
       account = state.session(s.sid)?.username ?? ''
@@ -272,7 +278,7 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
           ip: s.ip,
           userAgent: s.userAgent,
           referer: s.referer !== '',
-          anomalies: anomalies(s),
+          anomalies: clientFacts(s).anomalies,
         },
         ordinal: exposed.ordinal,
       }
