@@ -75,7 +75,6 @@ async function fleet(
     f.get<{ Params: { itemId: string } }>('/api/items/:itemId/comments', (req, reply) => {
       reply.send(body(req.params.itemId))
     })
-    )
     await f.listen({ port: 0, host: '127.0.0.1' })
     apps.push(f)
   }

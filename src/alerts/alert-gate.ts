@@ -32,8 +32,8 @@ function formatNumber(n: number): string {
 
 /** The one-line message of an alert: who, what, why (the strongest readings). */
 export function alertMessage(decision: Decision, previous: Action): string {
-  const why = [...decision.readings]
-    .sort((a, b) => b.contribution - a.contribution)
+  const why = decision.readings
+    .toSorted((a, b) => b.contribution - a.contribution)
     .slice(0, 3)
     .map((r) => r.note)
     .join('; ')

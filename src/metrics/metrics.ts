@@ -74,6 +74,12 @@ function counterFromTotal(read: (() => number) | undefined) {
  */
 export class HarvestGuardMetrics {
   readonly registry: Registry
+  /** Metrics filled from `sources` at scrape time. */
+  readonly events: Counter
+  readonly trackedPrincipals: Gauge
+  readonly evictions: Counter
+  readonly syncLag: Gauge
+  readonly syncQueued: Gauge
   readonly #decisions: Counter<'action'>
   readonly #syncBatch: Histogram
   readonly #syncDuration: Histogram
@@ -87,7 +93,7 @@ export class HarvestGuardMetrics {
     this.registry = registry
     const sources = options.sources ?? {}
     const registers = [registry]
-    new Counter({
+    this.events = new Counter({
       name: 'harvestguard_events_total',
       help: 'Events (requests or log lines) the engine accounted.',
       registers,
@@ -101,7 +107,7 @@ export class HarvestGuardMetrics {
     })
     for (const action of ACTIONS) this.#decisions.inc({ action }, 0)
     const tracked = sources.trackedPrincipals
-    new Gauge({
+    this.trackedPrincipals = new Gauge({
       name: 'harvestguard_tracked_principals',
       help: 'Principals with a ledger in memory.',
       registers,
@@ -109,14 +115,14 @@ export class HarvestGuardMetrics {
         if (tracked !== undefined) this.set(tracked())
       },
     })
-    new Counter({
+    this.evictions = new Counter({
       name: 'harvestguard_evictions_total',
       help: 'Ledgers evicted by the memory cap (least recently active first).',
       registers,
       collect: counterFromTotal(sources.evictions),
     })
     const age = sources.syncAgeMs
-    new Gauge({
+    this.syncLag = new Gauge({
       name: 'harvestguard_sync_lag_seconds',
       help: 'Seconds since the last successful sync with the shared store (grows during an outage).',
       registers,
@@ -138,7 +144,7 @@ export class HarvestGuardMetrics {
       registers,
     })
     const queued = sources.queuedDeltas
-    new Gauge({
+    this.syncQueued = new Gauge({
       name: 'harvestguard_sync_queued_deltas',
       help: 'Principals with deltas not yet in the shared store.',
       registers,

@@ -71,7 +71,7 @@ describe('WebhookAlertSink', () => {
     closers = []
   })
   afterEach(async () => {
-    for (const close of closers.reverse()) await close()
+    for (const close of closers.toReversed()) await close()
   })
 
   it('posts the alert as JSON signed with HMAC-SHA256 of the body', async () => {
@@ -124,7 +124,7 @@ describe('WebhookAlertSink', () => {
       const r = await receiver([500, 503, 200])
       closers.push(() => new Promise((resolve) => r.server.close(() => resolve())))
       const retries: WebhookRetry[] = []
-      let onRetry: (x: WebhookRetry) => void = () => {}
+      let onRetry: ((x: WebhookRetry) => void) | undefined
       const sink = new WebhookAlertSink({
         url: r.url,
         baseDelayMs: 1000,
@@ -133,7 +133,7 @@ describe('WebhookAlertSink', () => {
         timeoutMs: 0,
         onRetry: (x) => {
           retries.push(x)
-          onRetry(x)
+          onRetry?.(x)
         },
       })
       const retried = (): Promise<WebhookRetry> => new Promise((resolve) => (onRetry = resolve))
@@ -166,13 +166,13 @@ describe('WebhookAlertSink', () => {
       const r = await receiver([500])
       closers.push(() => new Promise((resolve) => r.server.close(() => resolve())))
       const errors: string[] = []
-      let onRetry: (x: WebhookRetry) => void = () => {}
+      let onRetry: ((x: WebhookRetry) => void) | undefined
       const sink = new WebhookAlertSink({
         url: r.url,
         maxAttempts: 2,
         timeoutMs: 0,
         onError: (e) => errors.push(`${e.code} ${e.message}`),
-        onRetry: (x) => onRetry(x),
+        onRetry: (x) => onRetry?.(x),
       })
       const retry = new Promise<WebhookRetry>((resolve) => (onRetry = resolve))
       sink.send(alert('a1'))
