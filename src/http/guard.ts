@@ -100,6 +100,9 @@ const DEFAULT_PROTECTED: readonly FieldClass[] = [
   'address',
 ]
 const PATTERN_BITS = FIELD_BIT.phone | FIELD_BIT.email | FIELD_BIT['national-id']
+// Principals in the allowlist are `kind:value`; anything else is an address or CIDR (IPv6
+// ranges like `fe80::/10` also contain colons, so the kind must be a real one).
+const PRINCIPAL_PREFIX = /^(?:ip|net|account|key|session|device):/
 const NO_PLAN: BodyPlan = { inspect: false, hold: false, coding: 'identity', kind: 'text' }
 
 /** Per-request state between the request and the end of its response. */
@@ -194,10 +197,10 @@ export function createGuard(options: GuardOptions): Guard {
   const throttleDelayMs = options.throttle?.delayMs ?? 2000
   const challenge = options.challenge === undefined ? undefined : createChallenge(options.challenge)
   const allowCidrs = createCidrMatcher(
-    (options.allowlist ?? []).filter((e) => !/^[a-z]+:/.test(e)),
+    (options.allowlist ?? []).filter((e) => !PRINCIPAL_PREFIX.test(e)),
     'allowlist',
   )
-  const allowPrincipals = new Set((options.allowlist ?? []).filter((e) => /^[a-z]+:/.test(e)))
+  const allowPrincipals = new Set((options.allowlist ?? []).filter((e) => PRINCIPAL_PREFIX.test(e)))
   const shadow = options.shadow ?? false
   const clock = options.clock ?? Date.now
 

@@ -213,6 +213,8 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
     if (!holding) res.writeHead(upstream.statusCode, headers)
     try {
       for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+        // The client went away: stop reading the upstream (leaving the loop destroys its body).
+        if (res.destroyed) break
         bytes += chunk.length
         if (holding) {
           if (buffer.push(chunk)) continue
