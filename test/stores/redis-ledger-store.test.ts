@@ -11,6 +11,7 @@ import { sparePort, startRedisCluster } from '../fleet/redis-servers.ts'
 import type { RedisClusterProcesses } from '../fleet/redis-servers.ts'
 import { apiEvent, defaultPolicy } from './fleet-support.ts'
 import { Cluster } from 'ioredis'
+import { ledgerStoreContract } from '../contracts/ledger-store.ts'
 
 const redisSkip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
 const clusterSkip = requireCommand('redis-server') || requireCommand('redis-cli')
@@ -29,6 +30,33 @@ function decision(principal: string, action: Decision['action'], timeMs: number)
     expiresAtMs: timeMs + 600_000,
     shadow: false,
   }
+}
+
+// The contract is about local behaviour (judging never waits on Redis); each store gets a client
+// on the machine Redis and a background syncer, so the suite also runs with sync rounds live.
+const contractPrefix = `hgtest:${randomBytes(4).toString('hex')}:`
+const contractClient =
+  redisSkip === false ? new Redis({ host: REDIS_HOST, port: REDIS_PORT }) : undefined
+const contractStores: RedisLedgerStore[] = []
+after(async () => {
+  for (const s of contractStores) await s.close()
+  if (contractClient === undefined) return
+  const keys = await contractClient.keys(`${contractPrefix}*`)
+  if (keys.length > 0) await contractClient.del(...keys)
+  contractClient.disconnect()
+})
+if (contractClient !== undefined) {
+  ledgerStoreContract('RedisLedgerStore', async ({ maxPrincipals }) => {
+    const store = new RedisLedgerStore({
+      client: contractClient,
+      policy,
+      maxPrincipals,
+      keyPrefix: contractPrefix,
+      syncIntervalMs: 50,
+    })
+    contractStores.push(store)
+    return store
+  })
 }
 
 /** The behaviour every Redis deployment must show, run against standalone and Cluster. */
