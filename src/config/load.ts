@@ -27,6 +27,9 @@ export const CONFIG_UNREADABLE = 'HG_CONFIG_UNREADABLE'
 /** Environment variable read for the secret when the file names none. */
 export const SECRET_ENV = 'HARVESTGUARD_SECRET'
 
+/** YAML syntax errors reported at most. */
+const MAX_YAML_ERRORS = 20
+
 /** Aliases expanded per document: enough for anchors and merges, too few for a billion laughs. */
 const MAX_ALIAS_COUNT = 100
 
@@ -225,22 +228,36 @@ export function parseConfig(
   options: ParseConfigOptions = {},
 ): Config {
   const counter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true })
+  const doc = parseDocument(text, {
+    lineCounter: counter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    // Plain YAML 1.2 data only: `!!binary` or `!!set` would turn into Buffers and Sets that no
+    // key of the schema takes; unresolved, they stay strings and get a clear type error.
+    resolveKnownTags: false,
+    // Oddities (a list used as a key) become issues, not process warnings on stderr.
+    logLevel: 'error',
+  })
   const warnings: string[] = []
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = counter.linePos(e.pos[0])
-        const message = e.message.split('\n')[0] ?? e.message
-        return {
-          code: CONFIG_YAML,
-          file: fileName,
-          line: pos.line,
-          column: pos.col,
-          path: '',
-          message,
-        }
-      }),
+      // A pathological file (20,000 nested brackets) yields one error per level: the first
+      // few say everything.
+      doc.errors
+        .slice(0, MAX_YAML_ERRORS)
+        .map((e) => {
+          const pos = counter.linePos(e.pos[0])
+          const message = e.message.split('\n')[0] ?? e.message
+          return {
+            code: CONFIG_YAML,
+            file: fileName,
+            line: pos.line,
+            column: pos.col,
+            path: '',
+            message,
+          }
+        })
+        .toSorted(byPosition),
     )
   }
   for (const w of doc.warnings) {

@@ -85,6 +85,21 @@ describe('parseConfig', () => {
     assert.throws(() => parseConfig(bomb.join('\n'), 'bomb.yaml', { env }), ConfigError)
   })
 
+  it('keeps YAML to plain data: explicit tags do not smuggle in Buffers or Sets', () => {
+    assert.deepEqual(issuesOf('store: !!binary aGVsbG8=\n'), [
+      'harvestguard.yaml:1:17 store: expected a mapping, got "aGVsbG8="',
+    ])
+    assert.deepEqual(issuesOf('store: !!set { kind }\n'), [
+      'harvestguard.yaml:1:16 store.kind: expected one of memory, redis, got null',
+    ])
+  })
+
+  it('reports pathological nesting as a ConfigError, not a crash', () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
+    assert.throws(() => parseConfig(deep, 'deep.yaml', { env }), ConfigError)
+    assert.throws(() => parseConfig(`routes: ${deep}`, 'deep.yaml', { env }), ConfigError)
+  })
+
   it('parses durations once into milliseconds', () => {
     const config = parseConfig(
       'store:\n  snapshotInterval: 1h30m\njournal: { flushInterval: 250ms }\n',
