@@ -19,6 +19,7 @@ import {
   SIGNAL_NAMES,
   parseCidr,
   type ClassSettings,
+  type FieldClass,
   type PolicySettings,
   type PrincipalKind,
 } from '../core/index.ts'
@@ -63,6 +64,19 @@ const DEFAULT_BUDGETS: Record<PrincipalKind, Record<string, number>> = {
   key: { '1h': 1500, '24h': 9000, '30d': 120000 },
   device: { '1h': 6000, '24h': 30000, '30d': 300000 },
   session: { '1h': 2500, '24h': 10000, '30d': 60000 },
+}
+
+/** Weight of a record by the heaviest field class it carries in the clear. */
+const FIELD_WEIGHTS: Record<FieldClass, number> = {
+  id: 1,
+  phone: 3,
+  name: 1,
+  email: 2,
+  'national-id': 5,
+  address: 2,
+  city: 0.25,
+  comment: 0.25,
+  other: 0.25,
 }
 
 const budgetsSchema = z.record(
@@ -181,22 +195,10 @@ export const policySchema = z
     fieldWeights: z
       .strictObject(
         Object.fromEntries(
-          FIELD_CLASSES.map((c) => [c, z.number().min(0).max(100).optional()]),
-        ) as Record<(typeof FIELD_CLASSES)[number], z.ZodOptional<z.ZodNumber>>,
+          FIELD_CLASSES.map((c) => [c, z.number().min(0).max(100).default(FIELD_WEIGHTS[c])]),
+        ) as Record<FieldClass, z.ZodDefault<z.ZodNumber>>,
       )
-      .default({})
-      .transform((w) => ({
-        id: 1,
-        phone: 3,
-        name: 1,
-        email: 2,
-        'national-id': 5,
-        address: 2,
-        city: 0.25,
-        comment: 0.25,
-        other: 0.25,
-        ...Object.fromEntries(Object.entries(w).filter(([, v]) => v !== undefined)),
-      })) as z.ZodType<Record<(typeof FIELD_CLASSES)[number], number>>,
+      .prefault({}),
     /** Masked by `mask`; counted as leakage when served in the clear. */
     protectedFields: z
       .array(z.enum(FIELD_CLASSES))

@@ -8,7 +8,7 @@ describe('ActorGraph', () => {
     for (let i = 0; i < 3; i++) g.observe([`ip:203.0.113.${i}`, 'account:a1'])
     const actor = g.actorOf('ip:203.0.113.0')
     assert.equal(actor.id, 'account:a1')
-    assert.deepEqual(actor.linked.map((l) => l.principal).sort(), [
+    assert.deepEqual(actor.linked.map((l) => l.principal).toSorted(), [
       'account:a1',
       'ip:203.0.113.1',
       'ip:203.0.113.2',

@@ -12,6 +12,8 @@ import {
 } from '../../src/core/index.ts'
 import { policy } from './support.ts'
 
+const dotted = (x: number) => [24, 16, 8, 0].map((s) => Math.floor(x / 2 ** s) % 256).join('.')
+
 describe('policy', () => {
   it('compiles the defaults with a budget for every class and window', () => {
     const p = policy()
@@ -99,8 +101,6 @@ describe('policy', () => {
         fc.integer({ min: 0, max: 2 ** 32 - 1 }),
         fc.integer({ min: 0, max: 32 }),
         (a, b, bits) => {
-          const dotted = (x: number) =>
-            [24, 16, 8, 0].map((s) => Math.floor(x / 2 ** s) % 256).join('.')
           const net = parseCidr(`${dotted(a)}/${bits}`)!
           const addr = parseCidr(dotted(b))!
           const same = Math.floor(a / 2 ** (32 - bits)) === Math.floor(b / 2 ** (32 - bits))
