@@ -5,9 +5,9 @@
  * escalates again or comes back after its decision lapsed.
  */
 import { createHash } from 'node:crypto'
-import { ACTIONS, actionRank } from '../core/decision.ts'
-import type { Action, Decision } from '../core/decision.ts'
-import type { Alert, AlertSink, Journal } from '../core/ports.ts'
+import { ACTIONS, actionRank } from '../core/index.ts'
+import type { Action, Decision } from '../core/index.ts'
+import type { Alert, AlertSink, Journal } from '../core/index.ts'
 
 /** Options of {@link AlertGate}. */
 export interface AlertGateOptions {

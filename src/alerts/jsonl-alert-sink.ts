@@ -4,8 +4,8 @@
  */
 import { createWriteStream } from 'node:fs'
 import type { WriteStream } from 'node:fs'
-import { HarvestGuardError } from '../core/errors.ts'
-import type { Alert, AlertSink } from '../core/ports.ts'
+import { HarvestGuardError } from '../core/index.ts'
+import type { Alert, AlertSink } from '../core/index.ts'
 
 /** Code when the alert file cannot be written. */
 export const ALERT_FILE_FAILED = 'HG_ALERT_FILE_FAILED'

@@ -10,8 +10,8 @@
 import { createHmac } from 'node:crypto'
 import { request } from 'undici'
 import type { Dispatcher } from 'undici'
-import { HarvestGuardError } from '../core/errors.ts'
-import type { Alert, AlertSink } from '../core/ports.ts'
+import { HarvestGuardError } from '../core/index.ts'
+import type { Alert, AlertSink } from '../core/index.ts'
 
 /** Code when an alert could not be delivered after every attempt (or was refused with a 4xx). */
 export const ALERT_DELIVERY_FAILED = 'HG_ALERT_DELIVERY_FAILED'

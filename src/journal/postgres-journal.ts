@@ -9,10 +9,10 @@
  */
 import pg from 'pg'
 import type { Pool, PoolConfig } from 'pg'
-import { ACTIONS, actionRank } from '../core/decision.ts'
-import type { Action, Decision, Reading } from '../core/decision.ts'
-import { HarvestGuardError } from '../core/errors.ts'
-import type { ActorSummary, Alert, Journal, JournalQuery } from '../core/ports.ts'
+import { ACTIONS, actionRank } from '../core/index.ts'
+import type { Action, Decision, Reading } from '../core/index.ts'
+import { HarvestGuardError } from '../core/index.ts'
+import type { ActorSummary, Alert, Journal, JournalQuery } from '../core/index.ts'
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts'
 
 /** Code when PostgreSQL could not be reached or refused a write or read. */

@@ -7,8 +7,8 @@
  * errors, alerts) are recorded directly.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { ACTIONS } from '../core/decision.ts'
-import type { Action } from '../core/decision.ts'
+import { ACTIONS } from '../core/index.ts'
+import type { Action } from '../core/index.ts'
 
 /** Cumulative figures read at scrape time. Each returns a total since start (never a delta). */
 export interface MetricsSources {

@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { HarvestGuardError } from '../core/errors.ts'
+import { HarvestGuardError } from '../core/index.ts'
 import type { HarvestGuardMetrics } from './metrics.ts'
 
 /** Code when the metrics endpoint is started without a token. */

@@ -3,10 +3,10 @@
  * RedisLedgerStore for a fleet. Choosing Redis is a configuration change only.
  */
 import { Redis } from 'ioredis'
-import type { HarvestGuardError } from '../core/errors.ts'
-import { MemoryLedgerStore } from '../core/ledger-store.ts'
-import type { LedgerStore } from '../core/ledger-store.ts'
-import type { CompiledPolicy } from '../core/policy.ts'
+import type { HarvestGuardError } from '../core/index.ts'
+import { MemoryLedgerStore } from '../core/index.ts'
+import type { LedgerStore } from '../core/index.ts'
+import type { CompiledPolicy } from '../core/index.ts'
 import type { RedisClient } from './redis-fleet.ts'
 import { RedisLedgerStore } from './redis-ledger-store.ts'
 import type { StoreErrorMode, SyncRound } from './redis-ledger-store.ts'

@@ -23,14 +23,14 @@
  * closed instead: while the store has been unreachable for longer than `outageGraceMs`, every
  * principal is judged `block`.
  */
-import type { Action, Decision } from '../core/decision.ts'
-import { actionRank } from '../core/decision.ts'
-import type { Event } from '../core/event.ts'
-import { HarvestGuardError } from '../core/errors.ts'
-import { Ledger } from '../core/ledger.ts'
-import type { LedgerStore } from '../core/ledger-store.ts'
-import type { CompiledPolicy } from '../core/policy.ts'
-import type { Principal } from '../core/principal.ts'
+import type { Action, Decision } from '../core/index.ts'
+import { actionRank } from '../core/index.ts'
+import type { Event } from '../core/index.ts'
+import { HarvestGuardError } from '../core/index.ts'
+import { Ledger } from '../core/index.ts'
+import type { LedgerStore } from '../core/index.ts'
+import type { CompiledPolicy } from '../core/index.ts'
+import type { Principal } from '../core/index.ts'
 import { RedisFleetExchange } from './redis-fleet.ts'
 import type { FleetEntry, RedisClient } from './redis-fleet.ts'
 
