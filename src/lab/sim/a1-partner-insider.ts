@@ -63,7 +63,9 @@ export function createA1(ctx: SimContext, options: A1Options = {}): SimActor[] {
         ? pop.customerOf(o.partner, own++)
         : randomUser(rng, pop)
       const out = yield step(t, client, 'GET', `/partner/v1/customers/${userId}`)
-      if (out.refused) {
+      // It checks what it gets: a masked number (138****5678) is as useless as a refusal.
+      const phone = (out.data as { phone?: unknown } | undefined)?.phone
+      if (out.refused || (typeof phone === 'string' && phone.includes('*'))) {
         t += backoff
         backoff = Math.min(backoff * 2, 6 * HOUR_MS)
       } else {
