@@ -83,7 +83,7 @@ function grow<T extends Float64Array | Int32Array | Uint16Array | Uint32Array>(a
 }
 
 /** Ids are bounded: past this many routes or exposure lists, both tables start over. */
-const MAX_IDS = 250_000
+const MAX_IDS = 65_536
 
 /** Worker side: appends resolved lines to columns and names shared objects by id. */
 export class CompactEncoder {

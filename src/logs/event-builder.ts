@@ -244,7 +244,8 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
 
   // Paths repeat (items, pages, assets): route matching and subject digests are cached per path.
   let paths = new Map<string, PathInfo>()
-  const PATH_CACHE = 200_000
+  // each entry may hold a page of exposures (20 records ~ 1 KB): 32k entries cap it near 32 MB
+  const PATH_CACHE = 32_768
   // Static files skip route matching unless the catalogue declares asset routes.
   const assetRoutes = catalogue?.routes.some((r) => r.resource === 'asset') ?? false
   const keyerFn = (ns: string, v: string): number => keyer.digest(ns, v)

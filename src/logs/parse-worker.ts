@@ -34,7 +34,7 @@ export type ParseWorkerMessage =
   | { readonly type: 'done'; readonly stats: LogStats }
   | { readonly type: 'error'; readonly message: string; readonly code: string | undefined }
 
-const MAX_INFLIGHT = 6
+const MAX_INFLIGHT = 3
 
 async function main(): Promise<void> {
   const data = workerData as ParseWorkerData

@@ -19,7 +19,11 @@ export type Verdict = (typeof VERDICTS)[number]
 export interface CollectorOptions {
   /** Weakest action that makes an actor a harvester. @default 'throttle' */
   readonly harvesterAt?: Action | undefined
-  /** Weakest action that makes an actor a suspect. @default 'observe' */
+  /**
+   * Weakest action that makes an actor a suspect. `observe` (watch, enforce nothing) is below it
+   * by default: the engine observes liberally, and an observed actor is not yet a suspect.
+   * @default 'mask'
+   */
   readonly suspectAt?: Action | undefined
 }
 
@@ -76,7 +80,7 @@ export class ReportCollector {
 
   constructor(options: CollectorOptions = {}) {
     this.#harvesterRank = actionRank(options.harvesterAt ?? 'throttle')
-    this.#suspectRank = actionRank(options.suspectAt ?? 'observe')
+    this.#suspectRank = actionRank(options.suspectAt ?? 'mask')
   }
 
   /** Number of identities tracked. */

@@ -78,7 +78,7 @@ function scenario(): { collector: ReportCollector; summary: AnalysisSummary } {
   // a shopper and a suspect
   for (let i = 0; i < 20; i++) c.addEvent(event('192.0.2.5', T0 + i * 1000, [i % 5]))
   for (let i = 0; i < 50; i++) c.addEvent(event('192.0.2.9', T0 + i * 1000, [100 + i]))
-  c.addDecision(decision('ip:192.0.2.9', 'ip:192.0.2.9', 'observe', T0 + 30_000))
+  c.addDecision(decision('ip:192.0.2.9', 'ip:192.0.2.9', 'mask', T0 + 30_000))
   const summary: AnalysisSummary = {
     files: ['access.log'],
     formats: { 'access.log': 'combined' },
@@ -238,5 +238,19 @@ describe('report', () => {
     } finally {
       await browser.close()
     }
+  })
+})
+
+function observed(suspectAt?: 'observe'): string | undefined {
+  const c = new ReportCollector(suspectAt === undefined ? {} : { suspectAt })
+  c.addEvent(event('192.0.2.7', T0, [1]))
+  c.addDecision(decision('ip:192.0.2.7', 'ip:192.0.2.7', 'observe', T0))
+  return c.actors()[0]?.verdict
+}
+
+describe('verdict thresholds', () => {
+  it('counts an observed actor as benign unless suspects start at observe', () => {
+    assert.equal(observed(), 'benign')
+    assert.equal(observed('observe'), 'suspect')
   })
 })

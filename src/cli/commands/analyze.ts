@@ -66,6 +66,8 @@ export interface AnalyzeOptions {
   readonly benignLimit?: number | undefined
   /** @default 'throttle' */
   readonly harvesterAt?: Action | undefined
+  /** @default 'mask' */
+  readonly suspectAt?: Action | undefined
   /** Progress bar: default on when stderr is a TTY. */
   readonly progress?: boolean | undefined
   readonly quiet?: boolean | undefined
@@ -164,6 +166,7 @@ export async function runAnalyze(
     engine,
     journal,
     harvesterAt: options.harvesterAt,
+    suspectAt: options.suspectAt,
     signal: options.signal,
     onBatch: showProgress
       ? () => {
@@ -255,6 +258,11 @@ export const analyzeCommand: CommandFactory = (io: CliIo) =>
       new Option('--harvester-at <action>', 'weakest action that makes a harvester')
         .choices(ACTIONS)
         .default('throttle'),
+    )
+    .addOption(
+      new Option('--suspect-at <action>', 'weakest action that makes a suspect')
+        .choices(ACTIONS)
+        .default('mask'),
     )
     .option('-q, --quiet', 'no progress bar, no summary')
     .action(async (files: string[], opts: Record<string, unknown>) => {
