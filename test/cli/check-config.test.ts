@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { COMMANDS } from '../../src/cli/main.ts'
+import { checkConfigCommand } from '../../src/cli/commands/check-config.ts'
 import { runCli } from '../../src/cli/program.ts'
 
 const SECRET = 'a-test-secret-of-sufficient-length'
@@ -12,7 +15,8 @@ async function cli(
 ): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
-  const code = await runCli(args, COMMANDS, {
+  // Only this command: the test does not depend on every other command importing cleanly.
+  const code = await runCli(args, [checkConfigCommand], {
     out: (t) => (out += t),
     err: (t) => (err += t),
     env,
@@ -73,6 +77,24 @@ describe('harvestguard check-config', () => {
     assert.equal(r.code, 0)
     assert.ok(!r.out.includes(SECRET))
     assert.match(r.out, /"secret": "\[redacted\] \(env:HG_TEST_SECRET\)"/)
+  })
+
+  it('hides passwords in connection URLs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hg-cli-'))
+    try {
+      const file = join(dir, 'c.yaml')
+      writeFileSync(
+        file,
+        "store: { kind: redis, redis: { url: 'redis://default:hunter2hunter2@127.0.0.1:6379' } }\n" +
+          "journal: { kind: postgres, postgres: { url: 'postgres://hg:pg-pass-123@127.0.0.1/test' } }\n",
+      )
+      const r = await cli(['check-config', '--print', file], { HARVESTGUARD_SECRET: SECRET })
+      assert.equal(r.code, 0, r.err)
+      assert.ok(!r.out.includes('hunter2hunter2') && !r.out.includes('pg-pass-123'), r.out)
+      assert.match(r.out, /redis:\/\/default:\*\*\*@127\.0\.0\.1:6379/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('warns on stderr when no secret is configured', async () => {

@@ -7,12 +7,23 @@ import { compileCatalogue, compilePolicy, ConfigError } from '../../core/index.t
 import { loadConfigFile, type Config } from '../../config/index.ts'
 import type { CliIo, CommandFactory } from '../program.ts'
 
+/** A connection URL with any password replaced, for printing (`redis://:***@host`). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@')
+}
+
+/** JSON.stringify replacer hiding passwords in `url` values (secrets redact themselves). */
+function redactUrls(key: string, value: unknown): unknown {
+  return key === 'url' && typeof value === 'string' ? redactUrl(value) : value
+}
+
 /** One line summing up a valid configuration. */
 export function summariseConfig(config: Config): string {
   // Compile what the guard would compile at start, so check-config catches the same errors.
   const routes = compileCatalogue(config.routes).routes.length
   const policy = compilePolicy(config.policy)
-  const store = config.store.kind === 'redis' ? `redis ${config.store.redis.url}` : 'memory'
+  const store =
+    config.store.kind === 'redis' ? `redis ${redactUrl(config.store.redis.url)}` : 'memory'
   const journal =
     config.journal.kind === 'postgres'
       ? `postgres (schema ${config.journal.postgres?.schema ?? ''})`
@@ -38,12 +49,12 @@ function run(io: CliIo, file: string, options: { json?: boolean; print?: boolean
   }
   for (const w of config.warnings) io.err(`${w}\n`)
   if (options.json === true) {
-    io.out(`${JSON.stringify({ ok: true, warnings: config.warnings, config }, null, 2)}\n`)
+    io.out(`${JSON.stringify({ ok: true, warnings: config.warnings, config }, redactUrls, 2)}\n`)
     return
   }
   io.out(`${summariseConfig(config)}\n`)
   // Secrets print as [redacted] (Secret#toJSON): safe to paste into a ticket.
-  if (options.print === true) io.out(`${JSON.stringify(config, null, 2)}\n`)
+  if (options.print === true) io.out(`${JSON.stringify(config, redactUrls, 2)}\n`)
 }
 
 /** The `check-config` command. */
