@@ -31,7 +31,7 @@ function readEvents(file: string): Event[] {
     .filter((line) => line.trim() !== '')
     .map((line, i) => {
       try {
-        const raw = JSON.parse(line) as Event & {
+        const raw = JSON.parse(line) as Omit<Event, 'exposures'> & {
           exposures: { subject: number; fields: FieldClass[] }[]
         }
         return {
