@@ -16,6 +16,8 @@ import { ledgerStoreContract } from '../contracts/ledger-store.ts'
 const redisSkip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
 const clusterSkip = requireCommand('redis-server') || requireCommand('redis-cli')
 const policy = defaultPolicy()
+// "within sketch error": 3 standard errors of the policy's HyperLogLog precision (1.04/sqrt(2^p))
+const SKETCH_TOLERANCE = (3 * 1.04) / Math.sqrt(2 ** policy.settings.precision)
 const T0 = 1_800_000_000_000
 
 function decision(principal: string, action: Decision['action'], timeMs: number): Decision {
@@ -101,7 +103,7 @@ function fleetBehaviour(
         assert.ok(ledger !== undefined)
         const distinct = ledger.distinct(0, T0 + 1000)
         assert.ok(
-          Math.abs(distinct - 700) <= 700 * 0.03,
+          Math.abs(distinct - 700) <= 700 * SKETCH_TOLERANCE,
           `${store.guardId}: ${distinct} distinct, expected ~700`,
         )
         assert.equal(ledger.requests, 800, 'requests add across guards')
