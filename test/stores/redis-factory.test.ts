@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test'
+import { Redis } from 'ioredis'
 import assert from 'node:assert/strict'
 import { parseConfig } from '../../src/config/index.ts'
 import { MemoryLedgerStore } from '../../src/core/index.ts'
@@ -38,6 +39,11 @@ describe('createStore', () => {
       assert.equal(round?.principals, 1)
     } finally {
       await close()
+      if (client !== undefined) {
+        const cleanup = new Redis({ host: REDIS_HOST, port: REDIS_PORT })
+        await cleanup.del('hgtest:factory:{ip:192.0.2.50}:fleet')
+        cleanup.disconnect()
+      }
     }
   })
 })
