@@ -9,7 +9,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, isIP, type AddressInfo, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
-import { pipeline } from 'node:stream/promises'
 import { Pool } from 'undici'
 import {
   type BodyPlan,
@@ -198,9 +197,15 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
     if (plan === undefined || !plan.inspect) {
       res.writeHead(upstream.statusCode, headers)
       let bytes = 0
-      if (gate !== undefined) upstream.body.on('data', (c: Buffer) => (bytes += c.length))
+      // A plain loop rather than stream.pipeline: measured faster for the small bodies that
+      // dominate APIs, with the same backpressure (write() -> 'drain').
       try {
-        await pipeline(upstream.body, res)
+        for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+          if (res.destroyed) break
+          bytes += chunk.length
+          if (!res.write(chunk)) await drained(res)
+        }
+        res.end()
       } catch {
         res.destroy()
       }
