@@ -270,7 +270,9 @@ export async function* fileBatches<B>(
     if (format === undefined) {
       pending.push(Buffer.from(chunk))
       pendingBytes += chunk.length
-      if (pendingBytes < 64 * 1024) continue
+      // detect from 64 KiB, or from less when the input has no more for now (a short read: a
+      // small or followed file)
+      if (pendingBytes < 64 * 1024 && chunk.length >= 64 * 1024) continue
       format = detect(Buffer.concat(pending))
       if (format === undefined) return
     }
