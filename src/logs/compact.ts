@@ -4,9 +4,9 @@
  * dictionary deltas (a client, a route or an exposure list is sent once, then named by number),
  * so the main thread rebuilds each Event from a few array reads and shared objects.
  */
-import type { Client, Event, ResourceKind } from '../core/event.ts'
-import type { Exposure } from '../core/exposure.ts'
-import type { Principal } from '../core/principal.ts'
+import type { Client, Event, ResourceKind } from '../core/index.ts'
+import type { Exposure } from '../core/index.ts'
+import type { Principal } from '../core/index.ts'
 import { latin1, type ResolvedLine } from './event-builder.ts'
 import type { ParsedLine } from './parsed-line.ts'
 

@@ -8,11 +8,11 @@
  * address, user, agent and path, and every keyed digest is cached the same way.
  */
 import { isbot } from 'isbot'
-import { ANOMALY, type Client, type Event, type ResourceKind } from '../core/event.ts'
-import { digestHex, type Exposure } from '../core/exposure.ts'
-import type { Keyer } from '../core/ports.ts'
-import type { Principal } from '../core/principal.ts'
-import { pathExposures, type Catalogue } from '../core/catalogue.ts'
+import { ANOMALY, type Client, type Event, type ResourceKind } from '../core/index.ts'
+import { digestHex, type Exposure } from '../core/index.ts'
+import type { Keyer } from '../core/index.ts'
+import type { Principal } from '../core/index.ts'
+import { pathExposures, type Catalogue } from '../core/index.ts'
 import { ByteInterner } from './byte-interner.ts'
 import type { ParsedLine } from './parsed-line.ts'
 

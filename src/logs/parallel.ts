@@ -6,9 +6,9 @@
  * rotated files named in time order; `openLogSource` merges overlapping files by time).
  */
 import { Worker } from 'node:worker_threads'
-import type { RouteSpec } from '../core/catalogue.ts'
-import { HarvestGuardError } from '../core/errors.ts'
-import type { Event } from '../core/event.ts'
+import type { RouteSpec } from '../core/index.ts'
+import { HarvestGuardError } from '../core/index.ts'
+import type { Event } from '../core/index.ts'
 import type { KeyerAlgorithm } from '../keyer/index.ts'
 import { CompactDecoder } from './compact.ts'
 import type { ParseWorkerData, ParseWorkerMessage } from './parse-worker.ts'

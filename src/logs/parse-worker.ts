@@ -5,7 +5,7 @@
  * unconsumed at a time, so a fast reader cannot fill memory ahead of a slow engine.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { compileCatalogue, type RouteSpec } from '../core/catalogue.ts'
+import { compileCatalogue, type RouteSpec } from '../core/index.ts'
 import { createKeyer, type KeyerAlgorithm } from '../keyer/index.ts'
 import { CompactEncoder, transferList, type CompactBatch } from './compact.ts'
 import { createEventBuilder } from './event-builder.ts'

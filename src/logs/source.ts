@@ -5,8 +5,8 @@
  * is what `analyze` uses to keep one `await` per ~10k lines rather than one per line.
  */
 import { glob } from 'node:fs/promises'
-import type { HarvestGuardError } from '../core/errors.ts'
-import type { Event } from '../core/event.ts'
+import type { HarvestGuardError } from '../core/index.ts'
+import type { Event } from '../core/index.ts'
 import { resolveFormat, type FormatOptions, type ResolvedFormat } from './formats/detect.ts'
 import { createEventBuilder, type EventBuilder, type EventBuilderOptions } from './event-builder.ts'
 import { ParsedLine } from './parsed-line.ts'

@@ -3,9 +3,9 @@
  * (time from the event), decisions go to the report collector and, optionally, the journal.
  * One `await` per batch; the per-event work is synchronous.
  */
-import type { Decision } from '../core/decision.ts'
-import type { Event } from '../core/event.ts'
-import type { Journal } from '../core/ports.ts'
+import type { Decision } from '../core/index.ts'
+import type { Event } from '../core/index.ts'
+import type { Journal } from '../core/index.ts'
 import { ReportCollector, type CollectorOptions } from './collector.ts'
 
 /** The part of the engine an analysis needs. */

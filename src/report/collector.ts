@@ -4,10 +4,10 @@
  * coarse series of the cumulative count; and the engine's decisions per actor. At the end,
  * identities are grouped into the engine's actors and each actor gets a verdict.
  */
-import { actionRank, type Action, type Decision, type Reading } from '../core/decision.ts'
-import type { Event } from '../core/event.ts'
-import type { FieldClass } from '../core/exposure.ts'
-import type { Principal } from '../core/principal.ts'
+import { actionRank, type Action, type Decision, type Reading } from '../core/index.ts'
+import type { Event } from '../core/index.ts'
+import type { FieldClass } from '../core/index.ts'
+import type { Principal } from '../core/index.ts'
 import { RecordCounter } from './record-counter.ts'
 
 /** What an actor is judged to be. */

@@ -4,8 +4,8 @@
  * and session values are keyed digests), reasons are the engine's readings of the actor's
  * strongest decision.
  */
-import type { Action, Reading } from '../core/decision.ts'
-import type { FieldClass } from '../core/exposure.ts'
+import type { Action, Reading } from '../core/index.ts'
+import type { FieldClass } from '../core/index.ts'
 import type { ActorReport, Verdict } from './collector.ts'
 
 /** Schema identifier; bumped only on incompatible changes. */

@@ -4,7 +4,7 @@
  * per field class (4,096 registers, ~1.6% error) so a harvester with millions of records costs
  * tens of kilobytes, not hundreds of megabytes.
  */
-import { FIELD_CLASSES, type Digest, type FieldClass, type FieldMask } from '../core/exposure.ts'
+import { FIELD_CLASSES, type Digest, type FieldClass, type FieldMask } from '../core/index.ts'
 
 /** Records counted exactly before switching to sketches. */
 export const EXACT_LIMIT = 2048

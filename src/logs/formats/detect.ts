@@ -3,7 +3,7 @@
  * lines wins (combined before common, since every combined line also starts like common); for
  * JSON lines, the preset whose address and time fields are present.
  */
-import { HarvestGuardError } from '../../core/errors.ts'
+import { HarvestGuardError } from '../../core/index.ts'
 import { parseCombinedLine, parseCommonLine } from './clf.ts'
 import {
   createJsonLineParser,
