@@ -23,7 +23,7 @@ import {
 } from '../../http/index.ts'
 import { openJournal } from '../../journal/index.ts'
 import { createKeyer } from '../../keyer/index.ts'
-import { createReverseProxy, PROXY_INVALID } from '../../proxy/index.ts'
+import { createReverseProxy, isLoopbackHost, PROXY_INVALID } from '../../proxy/index.ts'
 import type { CliIo, CommandFactory } from '../program.ts'
 
 /** Inline flags shared by `proxy` and `serve`. */
@@ -174,6 +174,12 @@ export const proxyCommand: CommandFactory = (io) =>
       .option('--public', 'allow listening on a non-loopback address'),
   ).action(async (flags: InlineFlags & { upstream: string; listen: string; public?: boolean }) => {
     const listen = listenAddress(flags.listen)
+    // Refuse a public address before opening the journal or anything else.
+    if (flags.public !== true && !isLoopbackHost(listen.host))
+      throw new HarvestGuardError(
+        PROXY_INVALID,
+        `--listen ${flags.listen}: not a loopback address; pass --public to listen beyond this machine`,
+      )
     const stack = await buildInline(flags, io)
     const proxy = createReverseProxy({ upstream: flags.upstream, guard: stack.guard })
     const url = await proxy.listen(listen.host, listen.port, flags.public === true)

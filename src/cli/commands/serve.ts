@@ -4,7 +4,13 @@
  */
 import { Command } from 'commander'
 import { LOG_FORMATS, type LogFormat, openLogSource } from '../../logs/index.ts'
-import { createDecisionServer, feedFromLog } from '../../proxy/index.ts'
+import { HarvestGuardError } from '../../core/index.ts'
+import {
+  createDecisionServer,
+  feedFromLog,
+  isLoopbackHost,
+  PROXY_INVALID,
+} from '../../proxy/index.ts'
 import type { CommandFactory } from '../program.ts'
 import {
   buildInline,
@@ -33,6 +39,11 @@ export const serveCommand: CommandFactory = (io) =>
       },
     ) => {
       const listen = listenAddress(flags.listen)
+      if (flags.public !== true && !isLoopbackHost(listen.host))
+        throw new HarvestGuardError(
+          PROXY_INVALID,
+          `--listen ${flags.listen}: the decision endpoint trusts its callers; keep it on loopback or pass --public`,
+        )
       const stack = await buildInline(flags, io)
       const server = createDecisionServer({ guard: stack.guard })
       const url = await server.listen(listen.host, listen.port, flags.public === true)
