@@ -61,7 +61,7 @@ export interface EngineOptions {
   readonly store?: LedgerStore
   /** Cap on tracked principals for the default store. @default 1_000_000 */
   readonly maxPrincipals?: number
-  /** Events between sweeps of idle ledgers (older than the longest window). @default 65_536 */
+  /** Events between sweeps of idle ledgers (older than the longest window). @default 1_048_576 */
   readonly sweepEvery?: number
 }
 
@@ -115,7 +115,7 @@ export function createEngine(options: EngineOptions): Engine {
   const linking = actorSettings.enabled
   const hasAllowlist =
     settings.allowlist.networks.length > 0 || settings.allowlist.principals.length > 0
-  const sweepEvery = options.sweepEvery ?? 65_536
+  const sweepEvery = options.sweepEvery ?? 1_048_576
   const longestMs = policy.windows.specs[policy.windows.specs.length - 1]!.windowMs
   const escalation = settings.escalation
   const escalateFrom = actionRank(escalation.from)

@@ -45,9 +45,8 @@ export interface MemoryLedgerStoreOptions {
   /** Most principals tracked at once. @default 1_000_000 */
   readonly maxPrincipals?: number
   /**
-   * A ledger is moved to the recent end of the eviction order at most once per this many
-   * milliseconds of its own activity (re-inserting into a Map on every event would cost more
-   * than the rest of the accounting). @default 60_000
+   * At eviction, a ledger active within this many milliseconds gets a second chance (moved to
+   * the recent end) instead of being evicted. @default 60_000
    */
   readonly touchMs?: number
 }
@@ -57,8 +56,7 @@ const FORMAT_VERSION = 1
 
 /**
  * Ledgers and live decisions in process memory, with a cap on tracked principals (least recently
- * active evicted first, counted). Recency is a Map's insertion order, refreshed at most once per
- * `touchMs` of a principal's activity: eviction is approximate LRU to within that interval.
+ * active evicted first, approximately: second-chance over creation order; counted).
  */
 export class MemoryLedgerStore implements LedgerStore {
   readonly maxPrincipals: number
@@ -100,23 +98,32 @@ export class MemoryLedgerStore implements LedgerStore {
   getOrCreate(principal: Principal, timeMs: number): Ledger {
     const ledgers = this.#ledgers
     let ledger = ledgers.get(principal)
-    if (ledger !== undefined) {
-      if (timeMs - ledger.lastMs > this.#touchMs && ledger.requests > 0) {
-        ledgers.delete(principal)
-        ledgers.set(principal, ledger)
-      }
-      return ledger
-    }
-    if (ledgers.size >= this.maxPrincipals) {
-      for (const oldest of ledgers.keys()) {
-        ledgers.delete(oldest)
-        this.#evictions++
-        if (ledgers.size < this.maxPrincipals) break
-      }
-    }
+    if (ledger !== undefined) return ledger
+    if (ledgers.size >= this.maxPrincipals) this.#evict(timeMs)
     ledger = new Ledger()
     ledgers.set(principal, ledger)
     return ledger
+  }
+
+  /**
+   * Evicts one ledger, least recently active first, approximately: the Map is in creation order
+   * and is not reordered on use (re-inserting on every event churned the Map's tables and cost
+   * more than the accounting). Instead, second chance: an entry at the old end that was active
+   * within `touchMs` of now goes to the recent end and the next is examined, up to a few.
+   */
+  #evict(timeMs: number): void {
+    const ledgers = this.#ledgers
+    let chances = 32
+    for (const [principal, ledger] of ledgers) {
+      if (chances-- > 0 && ledger.requests > 0 && timeMs - ledger.lastMs <= this.#touchMs) {
+        ledgers.delete(principal)
+        ledgers.set(principal, ledger)
+        continue
+      }
+      ledgers.delete(principal)
+      this.#evictions++
+      return
+    }
   }
 
   delete(principal: Principal): boolean {
@@ -128,15 +135,13 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   sweep(timeMs: number, idleMs: number): number {
+    // A full scan: the Map is in creation order, not recency (see #evict). Called rarely.
     let dropped = 0
     for (const [principal, ledger] of this.#ledgers) {
-      if (timeMs - ledger.lastMs <= idleMs) {
-        // Recency order is approximate to touchMs: look a little past the first live one.
-        if (timeMs - ledger.lastMs <= idleMs - this.#touchMs) break
-        continue
+      if (timeMs - ledger.lastMs > idleMs) {
+        this.#ledgers.delete(principal)
+        dropped++
       }
-      this.#ledgers.delete(principal)
-      dropped++
     }
     for (const [principal, d] of this.#decisions) {
       if (d.expiresAtMs <= timeMs) this.#decisions.delete(principal)
