@@ -10,10 +10,12 @@
  * adopted, so a harvester spread over the fleet is judged on the sum of what every guard served
  * it, about one sync interval late.
  *
- * Why the guard keeps its OWN ledger besides the merged one: counters merge by addition, which
- * is not idempotent; each guard therefore publishes only what it saw itself (overwriting its own
- * field), and rebuilds the merged view as own + peers on every pull. Cost: a second ledger per
- * principal (recording an event twice) and `Ledger.toBytes` per principal per round.
+ * Why each guard publishes only what it saw itself: counters merge by addition, which is not
+ * idempotent; so a guard overwrites its own field with its own cumulative ledger, and reads the
+ * fleet's as own ∪ peers. An event is recorded once, into the own ledger; the peers' part is
+ * replaced at sync time (only when their bytes changed), and the merged view is built lazily at
+ * the next checkpoint's readings (see FleetLedger). Cost per round: `Ledger.toBytes` per active
+ * principal.
  *
  * Outage (`onStoreError`): a failed or timed-out round is counted and reported; the guard goes on
  * with local state. Nothing is queued but a set of dirty principals (bounded by `maxPrincipals`):
@@ -65,7 +67,7 @@ export interface RedisLedgerStoreOptions {
   readonly maxBatch?: number
   /** Most principals tracked locally; least recently active evicted first. @default 1_000_000 */
   readonly maxPrincipals?: number
-  /** Recency refresh granularity, as in MemoryLedgerStore. @default 60_000 */
+  /** At eviction, a ledger active within this many ms gets a second chance. @default 60_000 */
   readonly touchMs?: number
   /** Expiry of a principal's fleet state after its last publication. @default 25h */
   readonly keyTtlMs?: number
@@ -107,24 +109,135 @@ export interface RedisStoreStats {
   readonly degraded: boolean
 }
 
-/** A ledger that also records this guard's own observations, for publication. */
+/**
+ * One principal's ledger on a guard: records what THIS guard saw (published as is, once per
+ * event: no second ledger), and answers every reading the signals take as the fleet's, from a
+ * view = own ∪ peers. The peers' part changes only at sync time and readings happen at
+ * checkpoints, not per event, so the view is rebuilt lazily: at the first reading after own or
+ * peers changed. Getters and reading methods are redirected below the class (all of Ledger's
+ * but {@link OWN_ONLY}), so a signal added to Ledger later reads the fleet's view too.
+ */
 class FleetLedger extends Ledger {
-  own: Ledger
   readonly principal: Principal
   readonly #dirty: Set<FleetLedger>
+  readonly #policy: CompiledPolicy
   touchedAtMs = 0
+  /** The other guards' ledgers of this principal, merged; replaced at sync. */
+  #peers: Ledger | undefined = undefined
+  /** Their bytes as last merged: an unchanged round costs a comparison, not a merge. */
+  #peerBytes: readonly Buffer[] = []
+  #view: Ledger | undefined = undefined
+  #viewAt = -1
+  /** Peers changed since the last checkpoint: the next event re-scores the principal. */
+  #fresh = false
 
-  constructor(principal: Principal, dirty: Set<FleetLedger>, own: Ledger = new Ledger()) {
+  constructor(principal: Principal, dirty: Set<FleetLedger>, policy: CompiledPolicy) {
     super()
     this.principal = principal
     this.#dirty = dirty
-    this.own = own
+    this.#policy = policy
   }
 
   override record(event: Event, policy: CompiledPolicy, kind = -1): boolean {
-    this.own.record(event, policy, kind)
+    const checkpoint = super.record(event, policy, kind)
     this.#dirty.add(this)
-    return super.record(event, policy, kind)
+    if (this.#fresh) {
+      this.#fresh = false
+      return true
+    }
+    return checkpoint
+  }
+
+  /** Requests this guard counted itself. */
+  get ownRequests(): number {
+    return super.requests
+  }
+
+  /** Whether peers' state is known for this principal. */
+  get hasPeers(): boolean {
+    return this.#peers !== undefined
+  }
+
+  /**
+   * Replaces the peers' part with these published ledgers (corrupt ones reported and skipped).
+   * Returns whether the view changed.
+   */
+  setPeers(peerBytes: readonly Buffer[], onCorrupt: (cause: unknown) => void): boolean {
+    const last = this.#peerBytes
+    if (last.length === peerBytes.length && last.every((b, i) => b.equals(peerBytes[i]!))) {
+      return false
+    }
+    const policy = this.#policy
+    const peers = new Ledger()
+    for (const bytes of peerBytes) {
+      try {
+        peers.merge(
+          Ledger.fromBytes(
+            new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+            policy.windows,
+          ),
+          policy,
+        )
+      } catch (cause) {
+        onCorrupt(cause)
+      }
+    }
+    this.#peerBytes = peerBytes
+    if (peers.requests === 0) return false
+    this.#peers = peers
+    this.#view = undefined
+    this.#fresh = true
+    return true
+  }
+
+  /** own ∪ peers, or undefined while no peer state is known (readings are then own ones). */
+  view(): Ledger | undefined {
+    const peers = this.#peers
+    if (peers === undefined) return undefined
+    const own = super.requests
+    if (this.#view === undefined || this.#viewAt !== own) {
+      const view = new Ledger()
+      view.merge(peers, this.#policy)
+      view.merge(this, this.#policy)
+      this.#view = view
+      this.#viewAt = own
+    }
+    return this.#view
+  }
+}
+
+/**
+ * Ledger members that stay this guard's own: bookkeeping (flags, memory, recency) and the
+ * writers (record, merge, toBytes: what is published is what this guard saw).
+ */
+const OWN_ONLY = new Set([
+  'constructor',
+  'flags',
+  'heapBytes',
+  'lastMs',
+  'record',
+  'merge',
+  'toBytes',
+])
+for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(Ledger.prototype))) {
+  if (OWN_ONLY.has(name)) continue
+  const get = desc.get
+  const fn: unknown = desc.value
+  if (get !== undefined) {
+    Object.defineProperty(FleetLedger.prototype, name, {
+      configurable: true,
+      get(this: FleetLedger) {
+        return get.call(this.view() ?? this)
+      },
+    })
+  } else if (typeof fn === 'function') {
+    Object.defineProperty(FleetLedger.prototype, name, {
+      configurable: true,
+      writable: true,
+      value(this: FleetLedger, ...args: unknown[]) {
+        return (fn as (...a: unknown[]) => unknown).apply(this.view() ?? this, args)
+      },
+    })
   }
 }
 
@@ -240,24 +353,32 @@ export class RedisLedgerStore implements LedgerStore {
     if (timeMs > this.#newestMs) this.#newestMs = timeMs
     const ledgers = this.#ledgers
     let ledger = ledgers.get(principal)
-    if (ledger !== undefined) {
-      if (timeMs - ledger.lastMs > this.#touchMs && ledger.requests > 0) {
-        ledgers.delete(principal)
-        ledgers.set(principal, ledger)
-      }
-      return ledger
-    }
-    if (ledgers.size >= this.maxPrincipals) {
-      for (const [oldest, l] of ledgers) {
-        ledgers.delete(oldest)
-        this.#dirty.delete(l)
-        this.#evictions++
-        if (ledgers.size < this.maxPrincipals) break
-      }
-    }
-    ledger = new FleetLedger(principal, this.#dirty)
+    if (ledger !== undefined) return ledger
+    if (ledgers.size >= this.maxPrincipals) this.#evict(timeMs)
+    ledger = new FleetLedger(principal, this.#dirty, this.#policy)
     ledgers.set(principal, ledger)
     return ledger
+  }
+
+  /**
+   * Evicts one ledger, least recently active first, approximately, as MemoryLedgerStore does: the
+   * Map is in creation order, not reordered per event (that churn cost more than accounting);
+   * an entry at the old end active within `touchMs` gets a second chance, up to a few.
+   */
+  #evict(timeMs: number): void {
+    const ledgers = this.#ledgers
+    let chances = 32
+    for (const [principal, ledger] of ledgers) {
+      if (chances-- > 0 && ledger.ownRequests > 0 && timeMs - ledger.lastMs <= this.#touchMs) {
+        ledgers.delete(principal)
+        ledgers.set(principal, ledger)
+        continue
+      }
+      ledgers.delete(principal)
+      this.#dirty.delete(ledger)
+      this.#evictions++
+      return
+    }
   }
 
   delete(principal: Principal): boolean {
@@ -271,12 +392,10 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   sweep(timeMs: number, idleMs: number): number {
+    // A full scan: the Map is in creation order, not recency (see #evict). Called rarely.
     let dropped = 0
     for (const [principal, ledger] of this.#ledgers) {
-      if (timeMs - ledger.lastMs <= idleMs) {
-        if (timeMs - ledger.lastMs <= idleMs - this.#touchMs) break
-        continue
-      }
+      if (timeMs - ledger.lastMs <= idleMs) continue
       this.#ledgers.delete(principal)
       this.#dirty.delete(ledger)
       dropped++
@@ -368,7 +487,7 @@ export class RedisLedgerStore implements LedgerStore {
     const batch: FleetLedger[] = []
     if (this.#resync) {
       // after an outage: republish everything tracked (Redis may have restarted empty)
-      for (const l of this.#ledgers.values()) if (l.own.requests > 0) this.#dirty.add(l)
+      for (const l of this.#ledgers.values()) if (l.ownRequests > 0) this.#dirty.add(l)
       this.#resync = false
     }
     for (const l of this.#dirty) {
@@ -393,7 +512,7 @@ export class RedisLedgerStore implements LedgerStore {
       if (touch) l.touchedAtMs = started
       entries.push({
         principal: l.principal,
-        ledger: l.own.toBytes(),
+        ledger: l.toBytes(),
         ...(decision === undefined ? {} : { decision: JSON.stringify(decision) }),
         touch,
         pull: true,
@@ -492,49 +611,20 @@ export class RedisLedgerStore implements LedgerStore {
     }
   }
 
-  /** Rebuilds the local ledger as own + every peer's published ledger. */
+  /** Replaces the peers' part of the principal's ledger (its own part is untouched). */
   #mergePeers(principal: Principal, peerBytes: readonly Buffer[]): boolean {
-    const current = this.#ledgers.get(principal)
-    if (current === undefined) return false
-    const policy = this.#policy
-    const next = new FleetLedger(principal, this.#dirty, current.own)
-    next.merge(current.own, policy)
-    let any = false
-    for (const bytes of peerBytes) {
-      try {
-        next.merge(
-          Ledger.fromBytes(
-            new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-            policy.windows,
-          ),
-          policy,
-        )
-        any = true
-      } catch (cause) {
-        // a corrupt or foreign-policy peer field is skipped, never fatal
-        this.#onError(
-          new HarvestGuardError(
-            STORE_UNAVAILABLE,
-            `peer ledger of ${principal} ignored: ${(cause as Error).message}`,
-            {
-              cause,
-            },
-          ),
-        )
-      }
-    }
-    if (!any) return false
-    next.flags = current.flags
-    next.touchedAtMs = current.touchedAtMs
-    // keep the recency position: replace in place
-    this.#ledgers.set(principal, next)
-    if (this.#dirty.delete(current)) this.#dirty.add(next)
-    const round = this.#recent.get(current)
-    if (round !== undefined) {
-      this.#recent.delete(current)
-      this.#recent.set(next, round)
-    }
-    return true
+    const ledger = this.#ledgers.get(principal)
+    if (ledger === undefined) return false
+    return ledger.setPeers(peerBytes, (cause) => {
+      // a corrupt or foreign-policy peer field is skipped, never fatal
+      this.#onError(
+        new HarvestGuardError(
+          STORE_UNAVAILABLE,
+          `peer ledger of ${principal} ignored: ${(cause as Error).message}`,
+          { cause },
+        ),
+      )
+    })
   }
 
   /** Adopts a peer's decision held under `principal` when it is live and stronger than ours. */

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { createEngine } from '../../src/core/index.ts'
+import { Ledger, createEngine } from '../../src/core/index.ts'
 import type { Decision } from '../../src/core/index.ts'
 import { RedisLedgerStore } from '../../src/stores/redis-ledger-store.ts'
 import type { RedisClient } from '../../src/stores/redis-fleet.ts'
@@ -34,32 +34,9 @@ function decision(principal: string, action: Decision['action'], timeMs: number)
   }
 }
 
-// The contract is about local behaviour (judging never waits on Redis); each store gets a client
-// on the machine Redis and a background syncer, so the suite also runs with sync rounds live.
-const contractPrefix = `hgtest:${randomBytes(4).toString('hex')}:`
-const contractClient =
-  redisSkip === false ? new Redis({ host: REDIS_HOST, port: REDIS_PORT }) : undefined
+// The contract is about local behaviour (judging never waits on Redis); it runs inside each
+// deployment's suite below, so the Cluster gets it too. Stores are closed before their client.
 const contractStores: RedisLedgerStore[] = []
-after(async () => {
-  for (const s of contractStores) await s.close()
-  if (contractClient === undefined) return
-  const keys = await contractClient.keys(`${contractPrefix}*`)
-  if (keys.length > 0) await contractClient.del(...keys)
-  contractClient.disconnect()
-})
-if (contractClient !== undefined) {
-  ledgerStoreContract('RedisLedgerStore', async ({ maxPrincipals }) => {
-    const store = new RedisLedgerStore({
-      client: contractClient,
-      policy,
-      maxPrincipals,
-      keyPrefix: contractPrefix,
-      syncIntervalMs: 50,
-    })
-    contractStores.push(store)
-    return store
-  })
-}
 
 /** The behaviour every Redis deployment must show, run against standalone and Cluster. */
 function fleetBehaviour(
@@ -77,6 +54,7 @@ function fleetBehaviour(
       client = await connect()
     })
     after(async () => {
+      for (const s of contractStores.splice(0)) await s.close()
       const nodes = client instanceof Cluster ? client.nodes('master') : [client as Redis]
       for (const node of nodes) {
         const keys = await node.keys(`${prefix}*`)
@@ -84,6 +62,19 @@ function fleetBehaviour(
       }
       client.disconnect()
       await done()
+    })
+
+    // The LedgerStore contract on this deployment, each store with a live 50 ms syncer.
+    ledgerStoreContract(`RedisLedgerStore on ${name}`, ({ maxPrincipals }) => {
+      const store = new RedisLedgerStore({
+        client,
+        policy,
+        maxPrincipals,
+        keyPrefix: prefix,
+        syncIntervalMs: 50,
+      })
+      contractStores.push(store)
+      return store
     })
 
     it('merges what every guard served a principal, counting each record once', async () => {
@@ -114,6 +105,82 @@ function fleetBehaviour(
       await a.sync()
       assert.equal(a.get(p)?.requests, 800)
       assert.equal(b.get(p)?.requests, 800)
+      await a.close()
+      await b.close()
+    })
+
+    it('answers every reading as the fleet (own and peers), recording each event once', async () => {
+      const a = guard('a4')
+      const b = guard('b4')
+      const p = 'ip:198.51.100.10'
+      const own = new Ledger()
+      const peer = new Ledger()
+      for (let i = 0; i < 60; i++) {
+        const e = {
+          ...apiEvent([p], T0 + i * 700, [i]),
+          ordinal: i,
+          status: i % 7 === 0 ? 404 : 200,
+        }
+        a.getOrCreate(p, e.timeMs).record(e, policy, 0)
+        own.record(e, policy, 0)
+      }
+      for (let i = 0; i < 40; i++) {
+        const e = {
+          ...apiEvent([p], T0 + 300 + i * 900, [1000 + i]),
+          resource: 'page' as const,
+          client: { ip: '', userAgent: '', referer: false, anomalies: 3 },
+        }
+        b.getOrCreate(p, e.timeMs).record(e, policy, 0)
+        peer.record(e, policy, 0)
+      }
+      await b.sync()
+      await a.sync()
+      const fleet = new Ledger()
+      fleet.merge(own, policy)
+      fleet.merge(peer, policy)
+      const ledger = a.get(p) as Ledger
+      const t = T0 + 60 * 700
+      const readings = Object.entries(Object.getOwnPropertyDescriptors(Ledger.prototype)).filter(
+        ([member]) =>
+          !['constructor', 'flags', 'heapBytes', 'lastMs', 'record', 'merge', 'toBytes'].includes(
+            member,
+          ),
+      )
+      assert.ok(readings.length > 20)
+      for (const [member, desc] of readings) {
+        // through the instance (as the signals read), not Ledger.prototype
+        const read = (l: Ledger): unknown => {
+          const value = (l as unknown as Record<string, unknown>)[member]
+          if (desc.get !== undefined) return value
+          const arg = member === 'weighted' ? policy : policy.windows
+          return (value as (...a: unknown[]) => unknown).call(l, 0, t, arg)
+        }
+        assert.deepEqual(read(ledger), read(fleet), `${member} reads the fleet's`)
+      }
+      assert.equal(ledger.requests, 100)
+      // what a publishes is what it saw, once per event
+      assert.deepEqual(Ledger.prototype.toBytes.call(ledger), own.toBytes())
+      await a.close()
+      await b.close()
+    })
+
+    it("re-scores a principal at its next event once peers' state arrives", async () => {
+      const a = guard('a5')
+      const b = guard('b5')
+      const p = 'ip:198.51.100.11'
+      const la = a.getOrCreate(p, T0)
+      const lb = b.getOrCreate(p, T0)
+      let checkpoints = 0
+      for (let i = 0; i < 300; i++)
+        if (la.record(apiEvent([p], T0 + i, []), policy, 0)) checkpoints++
+      // past the young checkpoints: the next few events are not checkpoints by themselves
+      assert.equal(la.record(apiEvent([p], T0 + 300, []), policy, 0), false)
+      for (let i = 0; i < 10; i++) lb.record(apiEvent([p], T0 + i, [i]), policy, 0)
+      await b.sync()
+      await a.sync()
+      assert.ok(checkpoints > 0)
+      assert.equal(la.record(apiEvent([p], T0 + 301, []), policy, 0), true, 'fresh fleet state')
+      assert.equal(la.record(apiEvent([p], T0 + 302, []), policy, 0), false, 'once')
       await a.close()
       await b.close()
     })
