@@ -92,9 +92,9 @@ describe('Chromium through the proxy', { skip }, () => {
       const page = await context.newPage()
       const first = await page.goto(`${url}/users/42`)
       assert.equal(first!.status(), 403)
-      // The interstitial's script solves the proof and navigates on by itself.
-      await page.waitForURL(`${url}/users/42`, { timeout: 60_000 })
-      await page.waitForLoadState('load')
+      // The interstitial's script solves the proof and reloads the same URL by itself, so the
+      // URL cannot tell the two pages apart: wait for the page's own title instead.
+      await page.waitForFunction("document.title === 'User 42'", undefined, { timeout: 60_000 })
       assert.equal(await page.title(), 'User 42')
       // Served masked: the pass proves a browser, not innocence.
       const text = await page.locator('body').innerText()
