@@ -128,7 +128,7 @@ export async function runLabBehindProxy(
     await shop.close()
   }
   const out: Record<string, ProfileOutcome> = {}
-  for (const [profile, r] of [...rows].sort(([a], [b]) => a.localeCompare(b)))
+  for (const [profile, r] of [...rows].toSorted(([a], [b]) => a.localeCompare(b)))
     out[profile] = {
       actors: r.members.size,
       requests: r.requests,

@@ -14,10 +14,10 @@ describe('population', () => {
     const b = createPopulation({ seed: 42, users: 5000 })
     const ids = [FIRST_USER_ID + 4999, FIRST_USER_ID, FIRST_USER_ID + 1234]
     const fromA = ids.map((id) => a.user(id))
-    const fromB = [...ids]
-      .reverse()
+    const fromB = ids
+      .toReversed()
       .map((id) => b.user(id))
-      .reverse()
+      .toReversed()
     assert.deepEqual(fromA, fromB)
     assert.deepEqual(a.commentPage(50_001, 1), b.commentPage(50_001, 1))
     assert.deepEqual(a.partner(3), b.partner(3))

@@ -104,7 +104,7 @@ describe('demo shop route contract (real server on port 0)', () => {
     assert.equal(body.itemId, itemId)
     assert.equal(body.page, 2)
     assert.equal(body.comments.length, 20)
-    assert.deepEqual(Object.keys(body.comments[0]!).sort(), [
+    assert.deepEqual(Object.keys(body.comments[0]!).toSorted(), [
       'commentId',
       'nickname',
       'text',
