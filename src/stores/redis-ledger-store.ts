@@ -12,10 +12,10 @@
  *
  * Why each guard publishes only what it saw itself: counters merge by addition, which is not
  * idempotent; so a guard overwrites its own field with its own cumulative ledger, and reads the
- * fleet's as own ∪ peers. An event is recorded once, into the own ledger; the peers' part is
- * replaced at sync time (only when their bytes changed), and the merged view is built lazily at
- * the next checkpoint's readings (see FleetLedger). Cost per round: `Ledger.toBytes` per active
- * principal.
+ * fleet's as own ∪ peers. A principal no other guard serves is recorded once, into the own
+ * ledger; one the fleet shares is also recorded into its view (own ∪ peers), rebuilt at sync
+ * time when the peers' bytes changed (see FleetLedger). Cost per round: `Ledger.toBytes` per
+ * active principal, one merge per shared principal whose peers changed.
  *
  * Outage (`onStoreError`): a failed or timed-out round is counted and reported; the guard goes on
  * with local state. Nothing is queued but a set of dirty principals (bounded by `maxPrincipals`):
@@ -110,26 +110,24 @@ export interface RedisStoreStats {
 }
 
 /**
- * One principal's ledger on a guard: records what THIS guard saw (published as is, once per
- * event: no second ledger), and answers every reading the signals take as the fleet's, from a
- * view = own ∪ peers. The peers' part changes only at sync time and readings happen at
- * checkpoints, not per event, so the view is rebuilt lazily: at the first reading after own or
- * peers changed. Getters and reading methods are redirected below the class (all of Ledger's
- * but {@link OWN_ONLY}), so a signal added to Ledger later reads the fleet's view too.
+ * One principal's ledger on a guard: records what THIS guard saw (published as is), and answers
+ * every reading the signals take as the fleet's. A principal only this guard serves (most of
+ * them) is recorded once, as with the memory store. Once peers' state for it arrives, a view =
+ * own ∪ peers is built at sync time and from then on each event is recorded into both (the view
+ * is what the signals read); the view is rebuilt only when the peers' bytes change. Building it
+ * lazily at checkpoints instead measured 4x slower (HyperLogLog merges dominated). Getters and
+ * reading methods are redirected below the class (all of Ledger's but {@link OWN_ONLY}), so a
+ * reading added to Ledger later reads the fleet's view too.
  */
 class FleetLedger extends Ledger {
   readonly principal: Principal
   readonly #dirty: Set<FleetLedger>
   readonly #policy: CompiledPolicy
   touchedAtMs = 0
-  /** The other guards' ledgers of this principal, merged; replaced at sync. */
-  #peers: Ledger | undefined = undefined
-  /** Their bytes as last merged: an unchanged round costs a comparison, not a merge. */
+  /** Peers' bytes as last merged: an unchanged round costs a comparison, not a merge. */
   #peerBytes: readonly Buffer[] = []
+  /** own ∪ peers, once peers' state is known. */
   #view: Ledger | undefined = undefined
-  #viewAt = -1
-  /** Peers changed since the last checkpoint: the next event re-scores the principal. */
-  #fresh = false
 
   constructor(principal: Principal, dirty: Set<FleetLedger>, policy: CompiledPolicy) {
     super()
@@ -141,11 +139,9 @@ class FleetLedger extends Ledger {
   override record(event: Event, policy: CompiledPolicy, kind = -1): boolean {
     const checkpoint = super.record(event, policy, kind)
     this.#dirty.add(this)
-    if (this.#fresh) {
-      this.#fresh = false
-      return true
-    }
-    return checkpoint
+    const view = this.#view
+    // checkpoints follow the fleet's counts (a merge makes the next event one)
+    return view === undefined ? checkpoint : view.record(event, policy, kind)
   }
 
   /** Requests this guard counted itself. */
@@ -153,13 +149,8 @@ class FleetLedger extends Ledger {
     return super.requests
   }
 
-  /** Whether peers' state is known for this principal. */
-  get hasPeers(): boolean {
-    return this.#peers !== undefined
-  }
-
   /**
-   * Replaces the peers' part with these published ledgers (corrupt ones reported and skipped).
+   * Rebuilds the view from these published peer ledgers (corrupt ones reported and skipped).
    * Returns whether the view changed.
    */
   setPeers(peerBytes: readonly Buffer[], onCorrupt: (cause: unknown) => void): boolean {
@@ -167,11 +158,12 @@ class FleetLedger extends Ledger {
     if (last.length === peerBytes.length && last.every((b, i) => b.equals(peerBytes[i]!))) {
       return false
     }
+    this.#peerBytes = peerBytes
     const policy = this.#policy
-    const peers = new Ledger()
+    const view = new Ledger()
     for (const bytes of peerBytes) {
       try {
-        peers.merge(
+        view.merge(
           Ledger.fromBytes(
             new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
             policy.windows,
@@ -182,33 +174,21 @@ class FleetLedger extends Ledger {
         onCorrupt(cause)
       }
     }
-    this.#peerBytes = peerBytes
-    if (peers.requests === 0) return false
-    this.#peers = peers
-    this.#view = undefined
-    this.#fresh = true
+    if (view.requests === 0) return false
+    view.merge(this, policy)
+    this.#view = view
     return true
   }
 
   /** own ∪ peers, or undefined while no peer state is known (readings are then own ones). */
   view(): Ledger | undefined {
-    const peers = this.#peers
-    if (peers === undefined) return undefined
-    const own = super.requests
-    if (this.#view === undefined || this.#viewAt !== own) {
-      const view = new Ledger()
-      view.merge(peers, this.#policy)
-      view.merge(this, this.#policy)
-      this.#view = view
-      this.#viewAt = own
-    }
     return this.#view
   }
 }
 
 /**
- * Ledger members that stay this guard's own: bookkeeping (flags, memory, recency) and the
- * writers (record, merge, toBytes: what is published is what this guard saw).
+ * Ledger members that stay this guard's own: bookkeeping (flags, memory, recency) and what is
+ * published (record is overridden above, merge and toBytes serve what this guard saw).
  */
 const OWN_ONLY = new Set([
   'constructor',
@@ -219,6 +199,10 @@ const OWN_ONLY = new Set([
   'merge',
   'toBytes',
 ])
+/** Reading methods: answered by the view alone. */
+const READERS = new Set(['distinct', 'weighted', 'tierDistinct', 'requestsIn'])
+// Every other getter reads the view; every other method (a writer such as a checkpoint request,
+// or one added to Ledger later) applies to both, answering with the view's result.
 for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(Ledger.prototype))) {
   if (OWN_ONLY.has(name)) continue
   const get = desc.get
@@ -231,11 +215,16 @@ for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(Ledge
       },
     })
   } else if (typeof fn === 'function') {
+    const method = fn as (...a: unknown[]) => unknown
+    const reader = READERS.has(name)
     Object.defineProperty(FleetLedger.prototype, name, {
       configurable: true,
       writable: true,
       value(this: FleetLedger, ...args: unknown[]) {
-        return (fn as (...a: unknown[]) => unknown).apply(this.view() ?? this, args)
+        const view = this.view()
+        if (view === undefined) return method.apply(this, args)
+        if (!reader) method.apply(this, args)
+        return method.apply(view, args)
       },
     })
   }

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander'
 import {
   type Catalogue,
   compileCatalogue,
+  compilePolicy,
   createEngine,
   type Engine,
   HarvestGuardError,
@@ -23,6 +24,8 @@ import {
 } from '../../http/index.ts'
 import { openJournal } from '../../journal/index.ts'
 import { createKeyer } from '../../keyer/index.ts'
+import { HarvestGuardMetrics, startMetricsServer } from '../../metrics/index.ts'
+import { createStore, RedisLedgerStore } from '../../stores/index.ts'
 import { createReverseProxy, isLoopbackHost, PROXY_INVALID } from '../../proxy/index.ts'
 import type { CliIo, CommandFactory } from '../program.ts'
 
@@ -35,6 +38,8 @@ export interface InlineFlags {
   readonly challengeBits?: number | undefined
   readonly shadow?: boolean | undefined
   readonly journal?: boolean | undefined
+  /** `host:port` to serve Prometheus `/metrics` on (needs `server.adminToken`). */
+  readonly metrics?: string | undefined
 }
 
 /** Everything an inline feeder runs on. */
@@ -45,6 +50,9 @@ export interface InlineStack {
   readonly keyer: Keyer
   readonly catalogue: Catalogue
   readonly journal: Journal | undefined
+  /** The guard's Prometheus registry (engine, store and journal figures). */
+  readonly metrics: HarvestGuardMetrics
+  /** Final store sync (Redis), then the journal's last flush. */
   close(): Promise<void>
 }
 
@@ -57,17 +65,68 @@ export async function buildInline(flags: InlineFlags, io: CliIo): Promise<Inline
   for (const w of config.warnings) io.err(`warning: ${w}\n`)
   const keyer = createKeyer(config.secret)
   const catalogue = compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0])
-  const engine = createEngine({
-    policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
-    maxPrincipals: config.store.maxPrincipals,
+  const policy = compilePolicy(config.policy as Parameters<typeof compilePolicy>[0])
+  // `store: {kind: redis}` is a config change only: createStore picks the backend.
+  let metrics: HarvestGuardMetrics | undefined
+  const created = createStore(config.store, {
+    policy,
+    onStoreError: config.onStoreError,
+    onError: (e) => {
+      io.err(`store: ${e.message}\n`)
+      metrics?.storeError('push')
+    },
+    onSync: (round) => metrics?.sync(round.principals, round.durationMs),
   })
+  const store = created.store
+  const engine = createEngine({ policy, store })
+  metrics = new HarvestGuardMetrics({
+    defaultMetrics: false,
+    sources: {
+      events: () => engine.stats.events,
+      trackedPrincipals: () => store.size,
+      evictions: () => store.evictions,
+      ...(store instanceof RedisLedgerStore
+        ? {
+            queuedDeltas: () => store.stats.dirty,
+            syncAgeMs: () =>
+              store.stats.lastSyncMs === 0 ? undefined : Date.now() - store.stats.lastSyncMs,
+          }
+        : {}),
+    },
+  })
+  const m = metrics
+  engine.onDecision((d) => m.decision(d.action))
   let journal: Journal | undefined
   if (flags.journal !== false) {
-    journal = await openJournal(config.journal, {
-      onError: (e) => io.err(`journal: ${e.message}\n`),
-    })
+    try {
+      journal = await openJournal(config.journal, {
+        onError: (e) => {
+          io.err(`journal: ${e.message}\n`)
+          m.journalError()
+        },
+      })
+    } catch (error) {
+      await created.close() // an open Redis client would keep the process alive
+      throw error
+    }
     const j = journal
     engine.onDecision((d) => j.recordDecision(d))
+  }
+  let metricsServer: { readonly url: string; close(): Promise<void> } | undefined
+  if (flags.metrics !== undefined) {
+    const at = listenAddress(flags.metrics, '--metrics')
+    try {
+      metricsServer = await startMetricsServer(m, {
+        token: config.server.adminToken?.reveal() ?? '',
+        host: at.host,
+        port: at.port,
+      })
+    } catch (error) {
+      await created.close()
+      await journal?.close()
+      throw error
+    }
+    io.out(`metrics on ${metricsServer.url} (Authorization: Bearer server.adminToken)\n`)
   }
   const http = config.http
   const guard = createGuard({
@@ -100,7 +159,10 @@ export async function buildInline(flags: InlineFlags, io: CliIo): Promise<Inline
     keyer,
     catalogue,
     journal,
+    metrics,
     close: async () => {
+      await metricsServer?.close()
+      await created.close()
       await journal?.close()
     },
   }
@@ -138,15 +200,16 @@ export function inlineOptions(command: Command): Command {
     )
     .option('--shadow', 'judge and journal, enforce nothing')
     .option('--no-journal', 'do not record decisions')
+    .option('--metrics <host:port>', 'serve Prometheus /metrics here (bearer server.adminToken)')
 }
 
 /** Parses `host:port` for --listen, naming the flag on error. */
-export function listenAddress(text: string): { host: string; port: number } {
+export function listenAddress(text: string, flag = '--listen'): { host: string; port: number } {
   const l = parseListen(text)
   if (l === undefined)
     throw new HarvestGuardError(
       PROXY_INVALID,
-      `--listen: expected host:port like 127.0.0.1:8000, got ${JSON.stringify(text)}`,
+      `${flag}: expected host:port like 127.0.0.1:8000, got ${JSON.stringify(text)}`,
     )
   return l
 }

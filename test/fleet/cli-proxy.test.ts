@@ -1,0 +1,148 @@
+/**
+ * `store: {kind: redis}` and `journal: {kind: postgres}` are a config change only: a real
+ * `harvestguard proxy` process started from a config file naming the machine's Redis and
+ * PostgreSQL, in front of a loopback upstream, publishes its ledgers to Redis and records its
+ * decisions in PostgreSQL, and flushes both when stopped with SIGTERM.
+ */
+import { after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { POSTGRES_URL, REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+
+const redisSkip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
+const postgresSkip = await requireService('PostgreSQL', '127.0.0.1', 5432)
+const skip = redisSkip || postgresSkip
+const BIN = join(import.meta.dirname, '../../bin/harvestguard.js')
+const RECORDS_PER_PAGE = 50
+
+describe('harvestguard proxy with store redis and journal postgres', { skip }, () => {
+  const tag = randomBytes(4).toString('hex')
+  const schema = `hg_cli_${tag}`
+  const prefix = `hgtest:cli:${tag}:`
+  const dir = mkdtempSync(join(tmpdir(), 'hg-cli-fleet-'))
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true })
+    if (skip !== false) return
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL })
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await pool.end()
+    const redis = new Redis({ host: REDIS_HOST, port: REDIS_PORT })
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length > 0) await redis.del(...keys)
+    redis.disconnect()
+  })
+
+  it('records a decision in PostgreSQL and its ledgers in Redis, and exits cleanly on SIGTERM', async () => {
+    // the application: every comments page names 50 distinct users
+    const upstream = createServer((req, res) => {
+      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 0)
+      const comments = Array.from({ length: RECORDS_PER_PAGE }, (_, i) => ({
+        userId: 500_000 + page * RECORDS_PER_PAGE + i,
+        nickname: `buyer ${page}-${i}`,
+        text: 'fine',
+      }))
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ comments }))
+    })
+    upstream.listen(0, '127.0.0.1')
+    await once(upstream, 'listening')
+    const upstreamPort = (upstream.address() as AddressInfo).port
+    const config = join(dir, 'harvestguard.yaml')
+    writeFileSync(
+      config,
+      `secret: cli-fleet-test-secret-0123456789
+store:
+  kind: redis
+  redis:
+    url: redis://${REDIS_HOST}:${REDIS_PORT}
+    keyPrefix: '${prefix}'
+    syncInterval: 100ms
+journal:
+  kind: postgres
+  postgres:
+    url: ${POSTGRES_URL}
+    schema: ${schema}
+routes:
+  - route: GET /api/items/:itemId/comments
+    resource: api
+    exposes:
+      - each: '$.comments[*]'
+        subject: 'user:{.userId}'
+        fields: { id: '.userId', name: '.nickname', comment: '.text' }
+`,
+    )
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'proxy',
+        '--config',
+        config,
+        '--listen',
+        '127.0.0.1:0',
+        '--upstream',
+        `http://127.0.0.1:${upstreamPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exited = once(child, 'exit')
+    let stdout = ''
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString()
+        const m = /listening on (http:\/\/\S+)/.exec(stdout)
+        if (m !== null) resolve(m[1] as string)
+      })
+      child.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${stderr}`)))
+    })
+    // one client walking the comment pages: 40 pages, 2,000 distinct people
+    let served = 0
+    for (let page = 0; page < 40; page++) {
+      const res = await fetch(`${url}/api/items/7/comments?page=${page}`)
+      await res.arrayBuffer()
+      if (res.status === 200) served++
+    }
+    assert.ok(served > 0, 'the proxy forwards to the upstream')
+    child.kill('SIGTERM')
+    const [code, signal] = (await exited) as [number | null, string | null]
+    upstream.close()
+    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${stderr})`)
+    assert.equal(code, 0, `exit code 0 (stderr: ${stderr})`)
+
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL })
+    try {
+      const { rows } = await pool.query<{ principal: string; action: string }>(
+        `SELECT principal, action FROM "${schema}".decisions`,
+      )
+      assert.ok(rows.length > 0, 'a decision was journaled in PostgreSQL')
+      assert.ok(
+        rows.some((r) => r.principal === 'ip:127.0.0.1'),
+        `the client's address was judged: ${JSON.stringify(rows)}`,
+      )
+    } finally {
+      await pool.end()
+    }
+    const redis = new Redis({ host: REDIS_HOST, port: REDIS_PORT })
+    try {
+      const key = `${prefix}{ip:127.0.0.1}:fleet`
+      const fields = await redis.hkeys(key)
+      assert.ok(
+        fields.some((f) => f.startsWith('l:')),
+        `the guard published its ledger of the client to Redis (${key}: ${fields.join(', ')})`,
+      )
+    } finally {
+      redis.disconnect()
+    }
+  })
+})
