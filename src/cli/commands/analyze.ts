@@ -8,6 +8,7 @@ import { Command, Option } from 'commander'
 import {
   ACTIONS,
   compileCatalogue,
+  compilePolicy,
   createEngine,
   HarvestGuardError,
   type Action,
@@ -15,6 +16,7 @@ import {
 } from '../../core/index.ts'
 import { defaultConfig, loadConfigFile } from '../../config/index.ts'
 import { openJournal } from '../../journal/index.ts'
+import { createStore } from '../../stores/index.ts'
 import { createKeyer } from '../../keyer/index.ts'
 import {
   JSON_PRESETS,
@@ -151,12 +153,17 @@ export async function runAnalyze(
         routes: config.routes as Parameters<typeof compileCatalogue>[0],
       })
     : openLogSource({ ...common, keyer, catalogue })
-  const engine = createEngine({
-    policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
-    maxPrincipals: config.store.maxPrincipals,
-  })
+  const policy = compilePolicy(config.policy as Parameters<typeof compilePolicy>[0])
+  // the configured store (memory, or Redis to judge a replay on the fleet's shared view)
+  const created = createStore(config.store, { policy, onStoreError: config.onStoreError })
+  const engine = createEngine({ policy, store: created.store })
   let journal: Journal | undefined
-  if (options.journal === true) journal = await openJournal(config.journal)
+  try {
+    if (options.journal === true) journal = await openJournal(config.journal)
+  } catch (error) {
+    await created.close()
+    throw error
+  }
   const start = performance.now()
   const showProgress = options.progress ?? (process.stderr.isTTY === true && options.quiet !== true)
   const progressOut = options.progressOut ?? ((t: string) => process.stderr.write(t))
@@ -176,8 +183,12 @@ export async function runAnalyze(
           progressOut(progressBar(source.stats, start))
         }
       : undefined,
+  }).catch(async (error: unknown) => {
+    await created.close() // an open Redis client would keep the process alive
+    throw error
   })
   if (showProgress) progressOut(`${progressBar(source.stats, start)}\n`)
+  await created.close()
   await journal?.close()
   const s = source.stats
   const summary: AnalysisSummary = {
