@@ -102,8 +102,15 @@ const classSchema = (defaults: { volumeCap: number; signalWeights?: Record<strin
     .prefault({})
 
 // Identities many people share (NAT addresses, subnets, common browser fingerprints): volume
-// alone never goes past `mask`, and round-the-clock activity is normal for them.
-const SHARED_WEIGHTS = { 'round-the-clock': 0.3, periodicity: 0.5 }
+// alone never goes past `mask`, and round-the-clock activity is normal for them (hundreds of
+// people behind one address are awake at every hour between them), so it does not count.
+const SHARED_WEIGHTS = { 'round-the-clock': 0, periodicity: 0.5 }
+// One person: a steady machine rhythm weighs more (full periodicity is a mask on its own).
+const PERSON_WEIGHTS = { periodicity: 1.5 }
+// A partner key is a program by contract: its headers say so (no anomaly), but a person at a
+// service desk works in bursts and rests; a key that keeps a machine rhythm is a crawler
+// (the Taobao insider). Full periodicity throttles on its own.
+const KEY_WEIGHTS = { periodicity: 2, 'header-anomalies': 0, 'no-context': 0 }
 
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
   error: "expected an IP address or CIDR block like '10.0.0.0/8' or '2001:db8::/32'",
@@ -178,9 +185,11 @@ export const policySchema = z
         }),
         account: classSchema({
           volumeCap: 150,
+          signalWeights: PERSON_WEIGHTS,
         }),
         key: classSchema({
           volumeCap: 150,
+          signalWeights: KEY_WEIGHTS,
         }),
         device: classSchema({
           volumeCap: 35,
@@ -188,6 +197,7 @@ export const policySchema = z
         }),
         session: classSchema({
           volumeCap: 150,
+          signalWeights: PERSON_WEIGHTS,
         }),
       })
       .prefault({}),
@@ -247,9 +257,9 @@ export const policySchema = z
           .strictObject({
             minGaps: count(5).default(40),
             /** Coefficient of variation of inter-arrival gaps under which traffic is machine-like. */
-            maxCv: z.number().positive().max(10).default(0.5),
+            maxCv: z.number().positive().max(10).default(0.6),
             /** Gaps longer than this are breaks between sessions, not part of the rhythm. */
-            maxGap: durationSchema({ minMs: 1_000 }).prefault('10m'),
+            maxGap: durationSchema({ minMs: 1_000 }).prefault('5m'),
             points: points.default(30),
           })
           .prefault({}),
@@ -291,6 +301,13 @@ export const policySchema = z
             minRequests: count(1).default(20),
             minShare: ratio.default(0.3),
             points: points.default(25),
+          })
+          .prefault({}),
+        'no-context': z
+          .strictObject({
+            /** Records taken from the API with no page, asset or Referer before it speaks. */
+            minRecords: count(1).default(3),
+            points: points.default(45),
           })
           .prefault({}),
       })

@@ -236,6 +236,8 @@ export function createEngine(options: EngineOptions): Engine {
       shadow: policy.shadow,
     })
     store.setDecision(principal, decision)
+    // Re-judge at the first request once the decision has stood long enough to escalate.
+    ledger.recheckAt(timeMs + escalation.after)
     for (const l of actor.linked) {
       const theirs = store.decision(l.principal, timeMs)
       if (theirs === undefined || actionRank(theirs.action) < rank) {

@@ -89,6 +89,8 @@ export class Ledger {
   #assets = 0
   #pagesNoReferer = 0
   #errors = 0
+  // Records served through the API on requests with neither a Referer nor a partner key.
+  #bareRecords = 0
   // Time, kept as small integers (a double field costs a 16-byte box per ledger): the hour of
   // the latest request and milliseconds into it; the latest non-asset request relative to it.
   #lastHour = 0
@@ -106,6 +108,10 @@ export class Ledger {
   // First look at the 4th request (no signal speaks on fewer) or the first records step.
   #nextEvalRequests = 4
   #nextEvalRecords = 0
+  // Minute (epoch minutes, 0 = none) at or after which the next request is a checkpoint: the
+  // engine asks for one when a decision is taken, so a persisting actor is re-judged while the
+  // decision stands (escalation) instead of after it expired.
+  #recheckMin = 0
   #flags = 0
 
   // ------------------------------------------------------------------------------------------
@@ -161,6 +167,8 @@ export class Ledger {
     if (this.#sample >= SAMPLE_SPAN) this.#halve()
     this.#sample++
     const resource = event.resource
+    const keyed = hasKey(event.principals)
+    if (n > 0 && resource === 'api' && !keyed && !event.client.referer) this.#bareRecords += n
     if (resource === 'page') {
       this.#pages++
       if (!event.client.referer) this.#pagesNoReferer++
@@ -170,8 +178,10 @@ export class Ledger {
     const status = event.status
     const failed = status >= 400 && status < 500
     if (failed) this.#errors++
+    // A request authenticated with a partner key comes from a program by contract: its user
+    // agent and headers say so, which is no anomaly.
     const a = event.client.anomalies
-    if (a !== 0) {
+    if (a !== 0 && !keyed) {
       let h = this.#headers
       if (h === undefined) {
         h = new Headers()
@@ -269,7 +279,9 @@ export class Ledger {
     const recordStep =
       kind >= 0 ? policy.recordSteps[kind]! : policy.settings.evaluation.everyRecords
     if (this.#nextEvalRecords === 0) this.#nextEvalRecords = recordStep
-    if (requests >= this.#nextEvalRequests || this.#records >= this.#nextEvalRecords) {
+    const recheck = this.#recheckMin !== 0 && t >= this.#recheckMin * 60_000
+    if (recheck) this.#recheckMin = 0
+    if (recheck || requests >= this.#nextEvalRequests || this.#records >= this.#nextEvalRecords) {
       const every = policy.settings.evaluation
       this.#nextEvalRequests =
         requests < every.everyRequests ? requests * 2 : requests + every.everyRequests
@@ -277,6 +289,11 @@ export class Ledger {
       return true
     }
     return false
+  }
+
+  /** Makes the first request at or after `timeMs` a checkpoint (minute resolution). */
+  recheckAt(timeMs: number): void {
+    this.#recheckMin = Math.ceil(timeMs / 60_000)
   }
 
   #tierSketch(tier: number, windows: Windows): WindowedDistinct {
@@ -300,6 +317,7 @@ export class Ledger {
     this.#assets >>= 1
     this.#pagesNoReferer >>= 1
     this.#errors >>= 1
+    this.#bareRecords >>= 1
     const h = this.#headers
     if (h !== undefined) {
       h.anomalous >>= 1
@@ -378,6 +396,10 @@ export class Ledger {
   }
   get assets(): number {
     return this.#assets
+  }
+  /** Records served through the API without a Referer or partner key (sample). */
+  get bareRecords(): number {
+    return this.#bareRecords
   }
   get pagesNoReferer(): number {
     return this.#pagesNoReferer
@@ -508,6 +530,7 @@ export class Ledger {
     this.#assets += other.#assets
     this.#pagesNoReferer += other.#pagesNoReferer
     this.#errors += other.#errors
+    this.#bareRecords += other.#bareRecords
     if (other.#headers !== undefined) {
       const h = (this.#headers ??= new Headers())
       const o = other.#headers
@@ -704,6 +727,15 @@ export class Ledger {
 }
 
 const INT_COUNT = 28
+
+/** Whether a request carried a partner key principal. */
+function hasKey(principals: readonly string[]): boolean {
+  for (let i = 0; i < principals.length; i++) {
+    const p = principals[i]!
+    if (p.charCodeAt(0) === 107 /* k */ && p.startsWith('key:')) return true
+  }
+  return false
+}
 
 // ---------------------------------------------------------------------------------------------
 // A tiny byte codec (the sketches keep theirs private to their part).

@@ -95,6 +95,10 @@ export interface PolicySettings {
       readonly minShare: number
       readonly points: number
     }
+    readonly 'no-context': {
+      readonly minRecords: number
+      readonly points: number
+    }
   }
   readonly actors: {
     readonly enabled: boolean

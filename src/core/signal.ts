@@ -18,6 +18,7 @@ export const SIGNAL_NAMES = [
   'no-referer',
   'header-anomalies',
   'error-ratio',
+  'no-context',
 ] as const
 /** One of {@link SIGNAL_NAMES}. */
 export type SignalName = (typeof SIGNAL_NAMES)[number]

@@ -8,6 +8,7 @@ import { enumeration } from './enumeration.ts'
 import { errorRatio } from './error-ratio.ts'
 import { headerAnomalies } from './header-anomalies.ts'
 import { noAssets } from './no-assets.ts'
+import { noContext } from './no-context.ts'
 import { noReferer } from './no-referer.ts'
 import { periodicity } from './periodicity.ts'
 import { roundTheClock } from './round-the-clock.ts'
@@ -18,6 +19,7 @@ export {
   errorRatio,
   headerAnomalies,
   noAssets,
+  noContext,
   noReferer,
   periodicity,
   roundTheClock,
@@ -33,4 +35,5 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
   noReferer,
   headerAnomalies,
   errorRatio,
+  noContext,
 ])

@@ -29,8 +29,10 @@ export const periodicity: Signal = {
     if (ledger.gaps < p.minGaps || ledger.gapMeanMs <= 0) return 0
     const c = cv(ledger)
     if (c >= p.maxCv) return 0
-    // Full points at half the threshold or below, scaling up from the threshold.
-    const s = (p.maxCv - c) / (p.maxCv / 2)
+    // Full points at three quarters of the threshold or below, scaling up from the threshold:
+    // a uniform 2-10 s sleep (0.38) scores in full against the default 0.6, while people's
+    // exponential-or-heavier gaps (1 or more) stay well above it.
+    const s = (p.maxCv - c) / (p.maxCv / 4)
     return p.points * (s > 1 ? 1 : s)
   },
   value(ledger) {
