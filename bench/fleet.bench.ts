@@ -11,12 +11,13 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { parseConfig } from '../src/config/index.ts'
 import {
+  FIELD_BIT,
   MemoryLedgerStore,
   compileCatalogue,
   compilePolicy,
   createEngine,
 } from '../src/core/index.ts'
-import type { Engine, LedgerStore } from '../src/core/index.ts'
+import type { Engine, Event, LedgerStore } from '../src/core/index.ts'
 import { createGuard } from '../src/http/index.ts'
 import { createKeyer } from '../src/keyer/index.ts'
 import { harvestGuard } from '../src/middleware/fastify.ts'
@@ -148,6 +149,50 @@ async function round(stores: LedgerStore[], admin: Redis | undefined): Promise<R
 
 const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
+// The engine alone (no HTTP): what the store itself costs per event. 3 engines in turn, 12
+// records per event, a sync round on every store each SYNC_EVERY events (about one second of
+// the HTTP rounds' load). 'sticky': each guard sees its own client address, the /24 is shared
+// (as in the HTTP rounds); 'round-robin': every principal is seen by every guard.
+const ENGINE_EVENTS = Number(process.env['BENCH_ENGINE_EVENTS'] ?? 60_000)
+const SYNC_EVERY = 3000
+const WORKLOADS = ['sticky', 'round-robin'] as const
+const T0 = 1_800_000_000_000
+
+function engineEvents(workload: (typeof WORKLOADS)[number]): Event[] {
+  return Array.from({ length: ENGINE_EVENTS }, (_, i) => {
+    const client = workload === 'sticky' ? i % GUARDS : Math.floor(i / GUARDS) % 50
+    return {
+      timeMs: T0 + Math.floor(i / 3),
+      method: 'GET',
+      route: 'GET /api/items/:itemId/comments',
+      path: '/api/items/42/comments',
+      status: 200,
+      bytes: 2048,
+      resource: 'api',
+      principals: [`ip:198.51.100.${10 + client}`, 'net:198.51.100.0/24'],
+      exposures: Array.from({ length: 12 }, (_, k) => ({
+        subject: 100_000 + ((i * 12 + k) % 60_000),
+        fields: FIELD_BIT.id | FIELD_BIT.name | FIELD_BIT.phone,
+      })),
+      client: { ip: '198.51.100.10', userAgent: 'Mozilla/5.0', referer: true, anomalies: 0 },
+      ordinal: -1,
+    }
+  })
+}
+
+async function engineRound(stores: LedgerStore[], events: Event[]): Promise<number> {
+  const engines = stores.map((store) => createEngine({ policy, store }))
+  const redis = stores.filter((s): s is RedisLedgerStore => s instanceof RedisLedgerStore)
+  const started = performance.now()
+  for (let i = 0; i < events.length; i++) {
+    engines[i % GUARDS]!.observe(events[i]!)
+    if (i % SYNC_EVERY === SYNC_EVERY - 1) for (const s of redis) await s.sync()
+  }
+  const ms = performance.now() - started
+  for (const s of redis) await s.close()
+  return ms
+}
+
 const redis = await startRedis()
 const admin = new Redis({ host: '127.0.0.1', port: redis.port })
 const clients = Array.from(
@@ -156,18 +201,35 @@ const clients = Array.from(
 )
 const memoryStores = () =>
   Array.from({ length: GUARDS }, () => new MemoryLedgerStore() as LedgerStore)
-const redisStores = () =>
-  clients.map(
+// a fresh key prefix per round: a round never starts from an earlier round's fleet state
+let roundNo = 0
+const redisStores = () => {
+  const keyPrefix = `bench${++roundNo}:`
+  return clients.map(
     (client, i) =>
       new RedisLedgerStore({
         client,
         policy,
+        keyPrefix,
         guardId: `bench${i}`,
         syncIntervalMs: 1000,
       }) as LedgerStore,
   )
+}
 
 try {
+  const engineRows: { workload: string; memoryMs: number; redisMs: number }[] = []
+  for (const workload of WORKLOADS) {
+    const events = engineEvents(workload)
+    await engineRound(memoryStores(), events) // warm up
+    await engineRound(redisStores(), events)
+    for (let r = 1; r <= ROUNDS; r++) {
+      const memoryMs = await engineRound(memoryStores(), events)
+      const redisMs = await engineRound(redisStores(), events)
+      engineRows.push({ workload, memoryMs, redisMs })
+    }
+  }
+  await admin.flushall()
   // warm up (JIT, pools)
   await round(memoryStores(), undefined)
   await round(redisStores(), admin)
@@ -198,6 +260,22 @@ try {
     `| guarded throughput Redis store / memory store (median) | ${ratio.toFixed(3)} | >= 0.95 |`,
   )
   console.log(`| Redis commands/s ÷ requests/s (median) | ${perRequest.toFixed(5)} | <= 0.05 |`)
+  console.log(
+    `\nEngine alone (no HTTP): ${ENGINE_EVENTS} events over ${GUARDS} engines, 12 records each, a sync round every ${SYNC_EVERY} events; rounds alternate the stores.\n`,
+  )
+  console.log('| workload | memory store ms | Redis store ms | throughput ratio |')
+  console.log('| --- | --- | --- | --- |')
+  for (const r of engineRows) {
+    console.log(
+      `| ${r.workload} | ${r.memoryMs.toFixed(0)} | ${r.redisMs.toFixed(0)} | ${(r.memoryMs / r.redisMs).toFixed(3)} |`,
+    )
+  }
+  for (const workload of WORKLOADS) {
+    const rows = engineRows.filter((r) => r.workload === workload)
+    console.log(
+      `\n${workload}: median engine throughput ratio Redis/memory ${median(rows.map((r) => r.memoryMs / r.redisMs)).toFixed(3)}`,
+    )
+  }
 } finally {
   for (const c of clients) c.disconnect()
   admin.disconnect()
