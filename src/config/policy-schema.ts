@@ -91,13 +91,25 @@ const signalWeightsSchema = z.partialRecord(z.enum(SIGNAL_NAMES), z.number().min
  * may add (so that a shared identity is never blocked for being busy), and per-signal
  * multipliers.
  */
-const classSchema = (defaults: { volumeCap: number; signalWeights?: Record<string, number> }) =>
+const classSchema = (defaults: {
+  volumeCap: number
+  signalWeights?: Record<string, number>
+  privateBudget?: number
+}) =>
   z
     .strictObject({
       // Filled in by the policy-level transform: default budgets apply to the windows that exist.
       budgets: budgetsSchema.optional(),
       volumeCap: points.default(defaults.volumeCap),
       signalWeights: signalWeightsSchema.default(defaults.signalWeights ?? {}),
+      /**
+       * Distinct records with private contact data (phone, email, address, national ID) allowed
+       * in the private-records window; absent: not judged by that signal.
+       */
+      privateBudget:
+        defaults.privateBudget === undefined
+          ? z.number().positive().optional()
+          : z.number().positive().default(defaults.privateBudget),
     })
     .prefault({})
 
@@ -110,6 +122,10 @@ const PERSON_WEIGHTS = { periodicity: 1.5 }
 // A partner key is a program by contract: its headers say so (no anomaly), but a person at a
 // service desk works in bursts and rests; a key that keeps a machine rhythm is a crawler
 // (the Taobao insider). Full periodicity throttles on its own.
+// A person's contact lookups a day: a buyer contacts a few sellers and commenters (B3: at most
+// ~10 a visit); 60 in 24h puts even a very busy buyer at observe, and a reader of every
+// commenter's phone (A4) at mask within ~50.
+const PERSON_PRIVATE_BUDGET = 60
 const KEY_WEIGHTS = { periodicity: 2, 'header-anomalies': 0, 'no-context': 0 }
 
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
@@ -186,6 +202,7 @@ export const policySchema = z
         account: classSchema({
           volumeCap: 150,
           signalWeights: PERSON_WEIGHTS,
+          privateBudget: PERSON_PRIVATE_BUDGET,
         }),
         key: classSchema({
           volumeCap: 150,
@@ -198,6 +215,7 @@ export const policySchema = z
         session: classSchema({
           volumeCap: 150,
           signalWeights: PERSON_WEIGHTS,
+          privateBudget: PERSON_PRIVATE_BUDGET,
         }),
       })
       .prefault({}),
@@ -303,10 +321,17 @@ export const policySchema = z
             points: points.default(25),
           })
           .prefault({}),
+        'private-records': z
+          .strictObject({
+            /** Window of the classes' privateBudget (absent: 24h if it exists, else the longest). */
+            window: z.string().optional(),
+            pointsAtBudget: points.default(50),
+          })
+          .prefault({}),
         'no-context': z
           .strictObject({
             /** Records taken from the API with no page, asset or Referer before it speaks. */
-            minRecords: count(1).default(3),
+            minRecords: count(1).default(1),
             points: points.default(45),
           })
           .prefault({}),
@@ -328,6 +353,14 @@ export const policySchema = z
   })
   .superRefine((p, ctx) => {
     const names = new Set(p.windows.map((w) => w.name))
+    const privateWindow = p.signals['private-records'].window
+    if (privateWindow !== undefined && !names.has(privateWindow)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['signals', 'private-records', 'window'],
+        message: `no window named '${privateWindow}' (windows: ${[...names].join(', ')})`,
+      })
+    }
     for (const [kind, cls] of Object.entries(p.classes)) {
       for (const name of Object.keys(cls.budgets ?? {})) {
         if (!names.has(name)) {

@@ -278,7 +278,9 @@ export class Ledger {
     // Checkpoints.
     const recordStep =
       kind >= 0 ? policy.recordSteps[kind]! : policy.settings.evaluation.everyRecords
-    if (this.#nextEvalRecords === 0) this.#nextEvalRecords = recordStep
+    // First look at the first records served: a cold harvester is judged on its first response,
+    // not after a full record step (a swarm address may make only a few requests).
+    if (this.#nextEvalRecords === 0) this.#nextEvalRecords = 1
     const recheck = this.#recheckMin !== 0 && t >= this.#recheckMin * 60_000
     if (recheck) this.#recheckMin = 0
     if (recheck || requests >= this.#nextEvalRequests || this.#records >= this.#nextEvalRecords) {

@@ -25,6 +25,8 @@ export interface ClassSettings {
   readonly volumeCap: number
   /** Multiplier per signal (missing: 1). */
   readonly signalWeights: Readonly<Partial<Record<SignalName, number>>>
+  /** Distinct records with private contact fields allowed in the private-records window. */
+  readonly privateBudget?: number | undefined
 }
 
 /**
@@ -99,6 +101,11 @@ export interface PolicySettings {
       readonly minRecords: number
       readonly points: number
     }
+    readonly 'private-records': {
+      /** Name of the window the private budgets refer to (absent: `24h` if it exists, else the longest). */
+      readonly window?: string | undefined
+      readonly pointsAtBudget: number
+    }
   }
   readonly actors: {
     readonly enabled: boolean
@@ -117,6 +124,8 @@ export interface CompiledClass {
   readonly volumeCap: number
   /** Multiplier per signal index (SIGNAL_NAMES order). */
   readonly signalWeights: Float64Array
+  /** Private-records budget; Infinity where the class has none. */
+  readonly privateBudget: number
 }
 
 /**
@@ -128,6 +137,8 @@ export interface CompiledPolicy {
   readonly shadow: boolean
   readonly windows: Windows
   readonly windowNames: readonly string[]
+  /** Index of the window the private-records signal judges. */
+  readonly privateWindow: number
   /** By kind index (PRINCIPAL_KINDS order). */
   readonly classes: readonly CompiledClass[]
   /**
@@ -216,8 +227,20 @@ export function compilePolicy(settings: PolicySettings): CompiledPolicy {
       const i = (SIGNAL_NAMES as readonly string[]).indexOf(name)
       if (i >= 0 && weight !== undefined) signalWeights[i] = weight
     }
-    return Object.freeze({ kind, budgets, volumeCap: cls.volumeCap, signalWeights })
+    const privateBudget = cls.privateBudget ?? Infinity
+    return Object.freeze({ kind, budgets, volumeCap: cls.volumeCap, signalWeights, privateBudget })
   })
+  const privateName = settings.signals['private-records'].window
+  let privateWindow = windowNames.indexOf(privateName ?? '24h')
+  if (privateWindow < 0) {
+    if (privateName !== undefined) {
+      throw new HarvestGuardError(
+        POLICY_INVALID,
+        `policy.signals.private-records.window: no window named '${privateName}'`,
+      )
+    }
+    privateWindow = windowNames.length - 1
+  }
 
   // Tiers: distinct weights other than 1, heaviest class of a record decides its tier.
   const tierWeights = [1]
@@ -276,6 +299,7 @@ export function compilePolicy(settings: PolicySettings): CompiledPolicy {
     shadow: settings.shadow,
     windows,
     windowNames,
+    privateWindow,
     classes,
     tierOfMask,
     tierWeights,

@@ -19,6 +19,7 @@ export const SIGNAL_NAMES = [
   'header-anomalies',
   'error-ratio',
   'no-context',
+  'private-records',
 ] as const
 /** One of {@link SIGNAL_NAMES}. */
 export type SignalName = (typeof SIGNAL_NAMES)[number]

@@ -11,6 +11,7 @@ import { noAssets } from './no-assets.ts'
 import { noContext } from './no-context.ts'
 import { noReferer } from './no-referer.ts'
 import { periodicity } from './periodicity.ts'
+import { privateRecords } from './private-records.ts'
 import { roundTheClock } from './round-the-clock.ts'
 
 export {
@@ -22,6 +23,7 @@ export {
   noContext,
   noReferer,
   periodicity,
+  privateRecords,
   roundTheClock,
 }
 
@@ -36,4 +38,5 @@ export const SIGNALS: readonly Signal[] = Object.freeze([
   headerAnomalies,
   errorRatio,
   noContext,
+  privateRecords,
 ])
