@@ -207,4 +207,115 @@ describe('signals', () => {
       assert.equal(read('error-ratio', l).points, 0)
     })
   })
+
+  describe('periodicity at the default threshold', () => {
+    it('scores a uniform 2-10 s sleep in full, and a partner key at throttle level', () => {
+      let t = T0
+      const l = ledgerOf(
+        Array.from({ length: 60 }, (_, i) => {
+          t += 2000 + ((i * 7919) % 8000)
+          return event({ timeMs: t })
+        }),
+      )
+      const r = read('periodicity', l, KEY)
+      assert.equal(r.points, 30)
+      assert.equal(p.classes[KEY]!.signalWeights[2]! * r.points, 60)
+    })
+
+    it('stays quiet for exponential (person-like) gaps', () => {
+      let t = T0
+      let x = 12345
+      const l = ledgerOf(
+        Array.from({ length: 300 }, () => {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0
+          t += Math.round(-20_000 * Math.log((x + 1) / 4294967297))
+          return event({ timeMs: t })
+        }),
+      )
+      assert.equal(read('periodicity', l, KEY).points, 0)
+    })
+  })
+
+  describe('no-context', () => {
+    it('fires on records taken cold from the API, without page, asset or referer', () => {
+      const l = ledgerOf([event({ referer: false, exposures: [rec(1), rec(2)] })])
+      const r = read('no-context', l)
+      assert.equal(r.points, 45)
+      assert.equal(r.value, 2)
+      assert.match(r.note, /^2 records taken from the API without loading any page or asset/)
+    })
+
+    it('stays quiet once a page or an asset was loaded', () => {
+      const l = ledgerOf([
+        event({ resource: 'page', referer: false }),
+        event({ timeMs: T0 + 1, referer: false, exposures: [rec(1), rec(2)] }),
+      ])
+      assert.equal(read('no-context', l).points, 0)
+    })
+
+    it('spares requests with a partner key (API clients are programs by contract)', () => {
+      const l = ledgerOf([
+        event({ principals: ['ip:198.51.100.7', 'key:k1'], referer: false, exposures: [rec(1)] }),
+      ])
+      assert.equal(read('no-context', l).points, 0)
+    })
+
+    it('is weighed 0 for the key class', () => {
+      assert.equal(p.classes[KEY]!.signalWeights[8], 0)
+    })
+  })
+
+  describe('header anomalies on keyed requests', () => {
+    it('are not counted: a partner API client is a program by contract', () => {
+      const l = ledgerOf(
+        Array.from({ length: 10 }, (_, i) =>
+          event({
+            timeMs: T0 + i,
+            principals: ['ip:198.51.100.7', 'key:k1'],
+            anomalies: ANOMALY.automationAgent | ANOMALY.noAcceptLanguage,
+          }),
+        ),
+      )
+      assert.equal(read('header-anomalies', l).points, 0)
+    })
+  })
+
+  describe('private-records', () => {
+    const ACCOUNT = 2
+    it('scores contact records of a person against its private budget', () => {
+      const l = ledgerOf(
+        Array.from({ length: 60 }, (_, i) =>
+          event({ timeMs: T0 + i * 10_000, exposures: [rec(i, F.id | F.phone)] }),
+        ),
+      )
+      const r = read('private-records', l, ACCOUNT)
+      assert.equal(r.points, 50)
+      assert.match(r.note, /^60 distinct records with contact data in 24h, budget 60$/)
+    })
+
+    it('ignores public records (names, comments) however many', () => {
+      const l = ledgerOf(
+        Array.from({ length: 2000 }, (_, i) =>
+          event({ timeMs: T0 + i * 1000, exposures: [rec(i)] }),
+        ),
+      )
+      assert.equal(read('private-records', l, ACCOUNT).points, 0)
+    })
+
+    it('does not judge classes without a private budget', () => {
+      const l = ledgerOf(
+        Array.from({ length: 500 }, (_, i) =>
+          event({ timeMs: T0 + i * 1000, exposures: [rec(i, F.id | F.phone)] }),
+        ),
+      )
+      assert.equal(read('private-records', l, KEY).points, 0)
+      assert.equal(read('private-records', l, IP).points, 0)
+    })
+  })
+
+  describe('round-the-clock on shared identities', () => {
+    it('weighs nothing for ip, net and device', () => {
+      for (const k of [0, 1, 5]) assert.equal(p.classes[k]!.signalWeights[3], 0)
+    })
+  })
 })
