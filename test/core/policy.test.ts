@@ -5,12 +5,13 @@ import { policySchema } from '../../src/config/policy-schema.ts'
 import {
   actionForScore,
   cidrContains,
+  createEngine,
   FIELD_BIT,
   kindIndex,
   parseCidr,
   PRINCIPAL_KINDS,
 } from '../../src/core/index.ts'
-import { policy } from './support.ts'
+import { event, policy, rec, T0 } from './support.ts'
 
 const dotted = (x: number) => [24, 16, 8, 0].map((s) => Math.floor(x / 2 ** s) % 256).join('.')
 
@@ -108,5 +109,21 @@ describe('policy', () => {
         },
       ),
     )
+  })
+
+  it('re-judges a decided principal once escalation is due, so a persisting harvester escalates', () => {
+    const engine = createEngine({ policy: policy() })
+    const principals = ['ip:203.0.113.9']
+    // Cold API reads: no-context masks at the first response.
+    engine.observe(event({ principals, referer: false, exposures: [rec(1)] }))
+    assert.equal(engine.decisionFor('ip:203.0.113.9', T0)?.action, 'mask')
+    // Three requests, each 11 minutes apart: each is re-judged (no record step needed).
+    const actions: string[] = []
+    for (let i = 1; i <= 3; i++) {
+      const t = T0 + i * 11 * 60_000
+      engine.observe(event({ timeMs: t, principals, referer: false, exposures: [rec(1 + i)] }))
+      actions.push(engine.decisionFor('ip:203.0.113.9', t)!.action)
+    }
+    assert.deepEqual(actions, ['throttle', 'challenge', 'block'])
   })
 })
