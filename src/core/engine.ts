@@ -223,6 +223,8 @@ export function createEngine(options: EngineOptions): Engine {
         }
       }
     }
+    const lapses =
+      live === undefined || live.principal !== principal ? ledger.lapse() : ledger.lapses
     const actor = linking ? actors.actorOf(principal) : { id: principal, linked: [] }
     const decision: Decision = Object.freeze({
       principal,
@@ -232,7 +234,9 @@ export function createEngine(options: EngineOptions): Engine {
       readings: Object.freeze(readings(ledger, kind, timeMs)),
       linked: Object.freeze(actor.linked),
       timeMs,
-      expiresAtMs: timeMs + policy.ttlMs[rank]!,
+      // Each return after a lapsed decision doubles the lifetime (at most 32x the action's
+      // ttl): a fixed lifetime is a schedule a harvester can wait out and come back to.
+      expiresAtMs: timeMs + policy.ttlMs[rank]! * 2 ** Math.min(lapses, 5),
       shadow: policy.shadow,
     })
     store.setDecision(principal, decision)

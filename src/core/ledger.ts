@@ -112,6 +112,10 @@ export class Ledger {
   // engine asks for one when a decision is taken, so a persisting actor is re-judged while the
   // decision stands (escalation) instead of after it expired.
   #recheckMin = 0
+  // Times the principal came back after a decision of its own lapsed and was decided again
+  // (-1: never decided; capped at 16): each return doubles the lifetime of its decisions, so a
+  // harvester that waits out a decision and comes back finds a longer one.
+  #lapses = -1
   #flags = 0
 
   // ------------------------------------------------------------------------------------------
@@ -291,6 +295,17 @@ export class Ledger {
       return true
     }
     return false
+  }
+
+  /** Counts a fresh decision (none of its own was live); returns the lapses so far. */
+  lapse(): number {
+    if (this.#lapses < 16) this.#lapses++
+    return this.#lapses
+  }
+
+  /** Times the principal was decided afresh after an earlier decision of its own lapsed. */
+  get lapses(): number {
+    return this.#lapses < 0 ? 0 : this.#lapses
   }
 
   /** Makes the first request at or after `timeMs` a checkpoint (minute resolution). */
