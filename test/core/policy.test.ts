@@ -126,4 +126,19 @@ describe('policy', () => {
     }
     assert.deepEqual(actions, ['throttle', 'challenge', 'block'])
   })
+
+  it('doubles the lifetime of a decision each time its principal comes back after one lapsed', () => {
+    const engine = createEngine({ policy: policy() })
+    const principals = ['ip:203.0.113.10']
+    const lifetimes: number[] = []
+    engine.onDecision((d) => lifetimes.push((d.expiresAtMs - d.timeMs) / 60_000))
+    let t = T0
+    for (let i = 0; i < 3; i++) {
+      engine.observe(event({ timeMs: t, principals, referer: false, exposures: [rec(i)] }))
+      // Waits the decision out, then comes back.
+      t = engine.decisionFor('ip:203.0.113.10', t)!.expiresAtMs + 1
+    }
+    // mask: 1h, then 2h, then 4h.
+    assert.deepEqual(lifetimes, [60, 120, 240])
+  })
 })
