@@ -8,6 +8,10 @@
  * defaults (the sprinter's `python-requests/2.31`). Verified search crawlers also match the
  * automation patterns: they are allowlisted by network, never judged.
  *
+ * Requests with a partner key are not counted (the ledger skips them): an API client is a
+ * program by contract and says so; the key class also weighs this signal 0. A partner insider is
+ * judged on what it takes and on its rhythm instead.
+ *
  * How an adversary could dodge it: copy a browser's headers exactly. Cheap to do, so this signal
  * catches the careless, and the behavioural signals catch the careful.
  */

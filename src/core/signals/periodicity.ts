@@ -9,6 +9,11 @@
  * (the Taobao crawler: one request every few seconds, around the clock): uniform 2-10 s gives
  * 0.38, a fixed sleep gives nearly 0.
  *
+ * Weights: a partner key 2 (a service desk works in bursts, a key with a machine rhythm is a
+ * crawler: full points throttle it), people 0.5 (someone working through a task list keeps an
+ * even pace for a while), shared identities 0.5. Gaps over `maxGap` (5 minutes) are breaks, so
+ * a crawler's back-off does not wash its rhythm out.
+ *
  * How an adversary could dodge it: draw sleeps from a heavy-tailed distribution. That costs it
  * throughput (long pauses) and leaves the volume and round-the-clock signals in place.
  */

@@ -8,8 +8,8 @@
  *
  * How an adversary could dodge it: pause for a few hours a day (it loses a fifth of its
  * throughput) or hand over to another identity at night (actor linking and volume catch up).
- * Shared identities (NAT addresses, carriers) are legitimately busy all day: their classes weigh
- * this signal down.
+ * Shared identities (NAT addresses, carriers, subnets, popular browser builds) are legitimately
+ * busy all day, hundreds of people awake at different hours: their classes weigh it 0.
  */
 import type { Signal, SignalContext } from '../signal.ts'
 
