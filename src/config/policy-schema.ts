@@ -128,7 +128,9 @@ const PERSON_WEIGHTS = { periodicity: 0.5 }
 // ~10 a visit); 60 in 24h puts even a very busy buyer at observe, and a reader of every
 // commenter's phone (A4) at mask within ~50.
 const PERSON_PRIVATE_BUDGET = 60
-const KEY_WEIGHTS = { periodicity: 2, 'header-anomalies': 0, 'no-context': 0 }
+// Looking customers up by ID is the partner API's purpose, and a partner's customers can fill a
+// dense ID range: enumeration alone stays at observe for a key (volume and rhythm decide).
+const KEY_WEIGHTS = { periodicity: 2, enumeration: 0.5, 'header-anomalies': 0, 'no-context': 0 }
 
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
   error: "expected an IP address or CIDR block like '10.0.0.0/8' or '2001:db8::/32'",

@@ -241,9 +241,10 @@ export class Ledger {
       }
     }
 
-    // Enumeration.
+    // Enumeration. A keyed request's ID walk is judged on the key alone: the partner's office
+    // address and client fingerprint are its infrastructure, not separate readers.
     const ordinal = event.ordinal
-    if (ordinal >= 0) {
+    if (ordinal >= 0 && (!keyed || kind === KIND_KEY)) {
       let w = this.#walk
       if (w === undefined) {
         w = new Walk()
@@ -744,6 +745,8 @@ export class Ledger {
 }
 
 const INT_COUNT = 28
+// PRINCIPAL_KINDS index of key: (policy.ts checks the order at load).
+const KIND_KEY = 3
 
 /** Whether a request carried a partner key principal. */
 function hasKey(principals: readonly string[]): boolean {
