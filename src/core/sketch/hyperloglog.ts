@@ -111,6 +111,16 @@ function estimateHistogram(hist: Int32Array, m: number, q: number): number {
   return (ALPHA_INF * m * m) / z
 }
 
+/** Register histogram of dense registers: hist[k] = registers holding k. */
+function histogramOf(regs: Uint8Array, precision: number): Int32Array {
+  const hist = new Int32Array(56 - precision)
+  for (let i = 0; i < regs.length; i++) {
+    const r = regs[i] as number
+    hist[r] = (hist[r] as number) + 1
+  }
+  return hist
+}
+
 function checkPrecision(precision: number): void {
   if (!Number.isInteger(precision) || precision < MIN_PRECISION || precision > MAX_PRECISION) {
     throw new HarvestGuardError(
@@ -165,6 +175,9 @@ export class HyperLogLog {
   #regs: Uint8Array | undefined = undefined
   // Register histogram (hist[k] = registers holding k), maintained on every register change so
   // that estimate() is O(1): a fixed ~55-term sum instead of a pass over 2^precision registers.
+  // Built by the first estimate(), not at promotion: the bucket sketches of a WindowedDistinct
+  // are only ever merged, never estimated, and keeping their histograms cost two extra memory
+  // touches per raised register on the engine's hot path (and 200+ bytes each).
   #hist: Int32Array | undefined = undefined
   #cached = -1
 
@@ -255,20 +268,20 @@ export class HyperLogLog {
     const old = regs[idx] as number
     if (rank <= old) return false
     regs[idx] = rank
-    const hist = this.#hist as Int32Array
-    hist[old] = (hist[old] as number) - 1
-    hist[rank] = (hist[rank] as number) + 1
-    this.#cached = -1
+    const hist = this.#hist
+    if (hist !== undefined) {
+      hist[old] = (hist[old] as number) - 1
+      hist[rank] = (hist[rank] as number) + 1
+      this.#cached = -1
+    }
     return true
   }
 
   #promote(): void {
     const m = 1 << this.precision
     const regs = new Uint8Array(m)
-    const hist = new Int32Array(56 - this.precision)
-    hist[0] = m
     this.#regs = regs
-    this.#hist = hist
+    this.#hist = undefined
     const list = this.#sparse
     if (list !== undefined) {
       for (let i = 0; i < this.#n; i++) {
@@ -283,10 +296,15 @@ export class HyperLogLog {
 
   /** Estimated distinct digests added (exact while sparse). O(1). */
   estimate(): number {
-    if (this.#regs === undefined) return this.#n
+    const regs = this.#regs
+    if (regs === undefined) return this.#n
+    if (this.#hist === undefined) {
+      this.#hist = histogramOf(regs, this.precision)
+      this.#cached = -1
+    }
     if (this.#cached < 0) {
       const p = this.precision
-      this.#cached = estimateHistogram(this.#hist as Int32Array, 1 << p, 53 - p)
+      this.#cached = estimateHistogram(this.#hist, 1 << p, 53 - p)
     }
     return this.#cached
   }
@@ -320,14 +338,16 @@ export class HyperLogLog {
     }
     if (this.#regs === undefined) this.#promote()
     const regs = this.#regs as Uint8Array
-    const hist = this.#hist as Int32Array
+    const hist = this.#hist
     for (let i = 0; i < regs.length; i++) {
       const r = otherRegs[i] as number
       const old = regs[i] as number
       if (r > old) {
         regs[i] = r
-        hist[old] = (hist[old] as number) - 1
-        hist[r] = (hist[r] as number) + 1
+        if (hist !== undefined) {
+          hist[old] = (hist[old] as number) - 1
+          hist[r] = (hist[r] as number) + 1
+        }
       }
     }
     this.#cached = -1
@@ -473,7 +493,6 @@ export class HyperLogLog {
     const max = 54 - precision
     hll.#promote()
     const regs = hll.#regs as Uint8Array
-    const hist = hll.#hist as Int32Array
     for (let i = 0, o = 0; i < m; i += 4, o += 3) {
       const b0 = packed[o] as number
       const b1 = packed[o + 1] as number
@@ -483,11 +502,9 @@ export class HyperLogLog {
       regs[i + 2] = ((b1 & 15) << 2) | (b2 >>> 6)
       regs[i + 3] = b2 & 63
     }
-    hist[0] = 0
     for (let i = 0; i < m; i++) {
       const v = regs[i] as number
       if (v > max) r.fail(`register ${i} holds ${v}, above ${max}`, r.offset - packed.length)
-      hist[v] = (hist[v] as number) + 1
     }
     return hll
   }
