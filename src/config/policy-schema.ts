@@ -129,8 +129,9 @@ const PERSON_WEIGHTS = { periodicity: 0.5 }
 // commenter's phone (A4) at mask within ~50.
 const PERSON_PRIVATE_BUDGET = 60
 // Looking customers up by ID is the partner API's purpose, and a partner's customers can fill a
-// dense ID range: enumeration alone stays at observe for a key (volume and rhythm decide).
-const KEY_WEIGHTS = { periodicity: 2, enumeration: 0.5, 'header-anomalies': 0, 'no-context': 0 }
+// dense ID range (revisiting regulars packs IDs into few blocks): enumeration stays a hint for
+// a key (volume and rhythm decide).
+const KEY_WEIGHTS = { periodicity: 2, enumeration: 0.25, 'header-anomalies': 0, 'no-context': 0 }
 
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
   error: "expected an IP address or CIDR block like '10.0.0.0/8' or '2001:db8::/32'",
