@@ -116,6 +116,9 @@ export class Ledger {
   // (-1: never decided; capped at 16): each return doubles the lifetime of its decisions, so a
   // harvester that waits out a decision and comes back finds a longer one.
   #lapses = -1
+  // Address and subnet ledgers: a 32-bit linear-counting bitmap of the device fingerprints seen
+  // with them, i.e. roughly how many people are behind the address (a NAT: dozens).
+  #crowd = 0
   #flags = 0
 
   // ------------------------------------------------------------------------------------------
@@ -241,6 +244,8 @@ export class Ledger {
       }
     }
 
+    if (kind === 0 || kind === 1) this.#crowd |= deviceBit(event.principals)
+
     // Enumeration. A keyed request's ID walk is judged on the key alone: the partner's office
     // address and client fingerprint are its infrastructure, not separate readers.
     const ordinal = event.ordinal
@@ -302,6 +307,16 @@ export class Ledger {
   lapse(): number {
     if (this.#lapses < 16) this.#lapses++
     return this.#lapses
+  }
+
+  /**
+   * Distinct device fingerprints seen with this address or subnet (linear counting over 32
+   * bits: exact for a few, ~100 at most); 0 for other kinds.
+   */
+  get crowd(): number {
+    const zeros = 32 - popcount(this.#crowd)
+    if (zeros === 32) return 0
+    return zeros === 0 ? 111 : -32 * Math.log(zeros / 32)
   }
 
   /** Times the principal was decided afresh after an earlier decision of its own lapsed. */
@@ -747,6 +762,18 @@ export class Ledger {
 const INT_COUNT = 28
 // PRINCIPAL_KINDS index of key: (policy.ts checks the order at load).
 const KIND_KEY = 3
+
+/** One of 32 bits picked by the request's device principal (its digest's last hex digits). */
+function deviceBit(principals: readonly string[]): number {
+  for (let i = 0; i < principals.length; i++) {
+    const p = principals[i]!
+    if (p.charCodeAt(0) === 100 /* d */ && p.startsWith('device:')) {
+      const n = p.length
+      return 1 << ((p.charCodeAt(n - 1) * 31 + p.charCodeAt(n - 2) * 7 + p.charCodeAt(n - 3)) & 31)
+    }
+  }
+  return 0
+}
 
 /** Whether a request carried a partner key principal. */
 function hasKey(principals: readonly string[]): boolean {

@@ -9,6 +9,9 @@
  * signal that would have stopped the Taobao partner: 4.5 million records a day against a
  * partner budget of thousands.
  *
+ * Addresses and subnets: the budget is multiplied by the number of device fingerprints seen
+ * with them (at least 1): a NAT with dozens of people gets dozens of budgets.
+ *
  * How an adversary could dodge it: spread the crawl over many identities so each stays under
  * budget (swarm, account farm). Counter: shared identities (net, device) have their own
  * ledgers and budgets, and actor linking carries a decision to every identity of the actor.
@@ -20,6 +23,13 @@ import { formatCount, type Signal, type SignalContext } from '../signal.ts'
 // Worst window of a ledger as a ratio to its budget; index written to `worst` (no allocation).
 let worst = 0
 
+// People behind an address or subnet (device fingerprints seen with it): its budget scales with
+// them, so a NAT with hundreds of people is never judged on volume as if it were one reader.
+function people(ledger: Ledger): number {
+  const c = ledger.crowd
+  return c > 1 ? c : 1
+}
+
 function worstRatio(ledger: Ledger, ctx: SignalContext): number {
   const cls = ctx.policy.classes[ctx.kind]!
   const budgets = cls.budgets
@@ -28,7 +38,7 @@ function worstRatio(ledger: Ledger, ctx: SignalContext): number {
   for (let w = 0; w < budgets.length; w++) {
     const budget = budgets[w]!
     if (budget === Infinity) continue
-    const ratio = ledger.weighted(w, ctx.timeMs, ctx.policy) / budget
+    const ratio = ledger.weighted(w, ctx.timeMs, ctx.policy) / (budget * people(ledger))
     if (ratio > best) {
       best = ratio
       worst = w
@@ -57,7 +67,7 @@ export const distinctRecords: Signal = {
     const policy = ctx.policy
     const distinct = ledger.distinct(w, ctx.timeMs)
     const weighted = ledger.weighted(w, ctx.timeMs, policy)
-    const budget = policy.classes[ctx.kind]!.budgets[w]!
+    const budget = policy.classes[ctx.kind]!.budgets[w]! * people(ledger)
     const name = policy.windowNames[w]
     const weight =
       Math.abs(weighted - distinct) >= 0.5 ? ` (weighted ${formatCount(Math.round(weighted))})` : ''

@@ -10,6 +10,9 @@
  * Privacy: the ID itself is never kept: only the low 16 bits of the last ordinal (to measure the
  * next step) and a 256-bit map of which coarse blocks of the low 16 bits were visited.
  *
+ * Dense coverage is not judged on an address or subnet with a crowd behind it (8 or more device
+ * fingerprints): many people's visits interleaved pack IDs the same way. Runs still count.
+ *
  * How an adversary could dodge it: draw IDs at random from a large space (the coverage stays
  * sparse), or take IDs from listings instead of counting. Then it no longer enumerates, and
  * distinct-records and the behaviour signals have to do the work.
@@ -20,9 +23,13 @@ import { formatCount, type Signal, type SignalContext } from '../signal.ts'
 // Steps between different ordinals before density is judged.
 const MIN_STEPS_FOR_DENSITY = 64
 
+// Device fingerprints behind an address at which it is a crowd: people interleaved on one NAT
+// revisit popular items and profiles, which packs IDs into few blocks as a sweep does.
+const CROWD = 8
+
 function density(ledger: Ledger): number {
   const bins = ledger.ordinalBins
-  if (bins === 0 || ledger.ordinalSteps < MIN_STEPS_FOR_DENSITY) return 0
+  if (bins === 0 || ledger.ordinalSteps < MIN_STEPS_FOR_DENSITY || ledger.crowd >= CROWD) return 0
   // Bins start after the 8th step; count only the steps they saw.
   return (ledger.ordinalSteps - 8) / bins
 }
