@@ -173,6 +173,29 @@ export function createEngine(options: EngineOptions): Engine {
     return v
   }
 
+  // The ledgers of the event being observed, by principal index (undefined: unknown kind), so
+  // that judging it looks decisions up only where a ledger carries LEDGER_FLAG.decided.
+  const seen: (Ledger | undefined)[] = []
+  const marksDecided = store.marksDecided === true
+
+  function judgeSeen(principals: readonly Principal[], timeMs: number): Verdict {
+    if (store.decisionCount === 0) return ALLOW
+    let best: Decision | undefined
+    let bestRank = -1
+    for (let i = 0; i < principals.length; i++) {
+      const ledger = seen[i]
+      if (ledger !== undefined && (ledger.flags & LEDGER_FLAG.decided) === 0) continue
+      const d = store.decision(principals[i]!, timeMs)
+      if (d === undefined) continue
+      const r = actionRank(d.action)
+      if (r > bestRank || (r === bestRank && best !== undefined && best.shadow && !d.shadow)) {
+        best = d
+        bestRank = r
+      }
+    }
+    return best === undefined ? ALLOW : verdictOf(best)
+  }
+
   function judge(principals: readonly Principal[], timeMs: number): Verdict {
     if (store.decisionCount === 0) return ALLOW
     let best: Decision | undefined
@@ -273,17 +296,23 @@ export function createEngine(options: EngineOptions): Engine {
       }
     }
     let owners = false
+    const evictions = store.evictions
     for (let i = 0; i < n; i++) {
       const p = principals[i]!
       const kind = kindIndex(p)
+      seen[i] = undefined
       if (kind < 0) continue
       if (kind >= 2 && kind <= 4) owners = true
       const ledger = store.getOrCreate(p, t)
+      seen[i] = ledger
       if (ledger.record(event, policy, kind)) decide(p, ledger, kind, t)
     }
     if (owners && linking) actors.observe(principals)
     if (events % sweepEvery === 0) store.sweep(t, longestMs)
-    return judge(principals, t)
+    // A ledger evicted while this event was accounted no longer gets the flag: look up all.
+    return marksDecided && store.evictions === evictions
+      ? judgeSeen(principals, t)
+      : judge(principals, t)
   }
 
   return {

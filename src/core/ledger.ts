@@ -39,6 +39,12 @@ export const LEDGER_FLAG = Object.freeze({
   allowlisted: 1,
   /** Allowlisting was computed. */
   checked: 2,
+  /**
+   * The store holds (or held: the bit is not cleared when the decision expires) a decision for
+   * this principal; set by stores that say so ({@link LedgerStore.marksDecided}), so the engine
+   * looks decisions up only for the few principals that have one.
+   */
+  decided: 4,
 } as const)
 
 function popcount(x: number): number {
@@ -643,7 +649,7 @@ export class Ledger {
       this.#restlessSince,
       this.#nextEvalRequests,
       this.#nextEvalRecords,
-      this.#flags & ~(LEDGER_FLAG.allowlisted | LEDGER_FLAG.checked),
+      this.#flags & ~(LEDGER_FLAG.allowlisted | LEDGER_FLAG.checked | LEDGER_FLAG.decided),
       h.anomalous,
       h.automation,
       h.noAcceptLanguage,
