@@ -71,6 +71,6 @@ export const distinctRecords: Signal = {
     const name = policy.windowNames[w]
     const weight =
       Math.abs(weighted - distinct) >= 0.5 ? ` (weighted ${formatCount(Math.round(weighted))})` : ''
-    return `${formatCount(Math.round(distinct))} distinct records in ${name}${weight}, budget ${formatCount(budget)}`
+    return `${formatCount(Math.round(distinct))} distinct records in ${name}${weight}, budget ${formatCount(Math.round(budget))}`
   },
 }
