@@ -14,9 +14,9 @@ const p = policy()
 const KEY = 3
 const IP = 0
 
-function ledgerOf(events: Event[]): Ledger {
+function ledgerOf(events: Event[], kind = -1): Ledger {
   const l = new Ledger()
-  for (const e of events) l.record(e, p)
+  for (const e of events) l.record(e, p, kind)
   return l
 }
 
@@ -316,6 +316,39 @@ describe('signals', () => {
   describe('round-the-clock on shared identities', () => {
     it('weighs nothing for ip, net and device', () => {
       for (const k of [0, 1, 5]) assert.equal(p.classes[k]!.signalWeights[3], 0)
+    })
+  })
+
+  describe('addresses with a crowd behind them', () => {
+    const crowd = (n: number, i: number) => [
+      'ip:100.64.0.1',
+      `device:${(i % n).toString(16).padStart(12, '0')}`,
+    ]
+    it('scale the volume budget by the device fingerprints seen', () => {
+      const records = (n: number) =>
+        ledgerOf(
+          Array.from({ length: 3000 }, (_, i) =>
+            event({ timeMs: T0 + i * 1000, principals: crowd(n, i), exposures: [rec(i)] }),
+          ),
+          IP,
+        )
+      const one = records(1)
+      const many = records(20)
+      assert.ok(Math.abs(one.crowd - 1) < 0.05, `crowd ${one.crowd}`)
+      assert.ok(many.crowd >= 10, `crowd ${many.crowd}`)
+      assert.ok(read('distinct-records', many).points < read('distinct-records', one).points / 5)
+    })
+
+    it('are not judged on dense ID coverage, a lone reader is', () => {
+      const walk = (n: number) =>
+        ledgerOf(
+          Array.from({ length: 400 }, (_, i) =>
+            event({ timeMs: T0 + i, principals: crowd(n, i), ordinal: 1000 + ((i * 37) % 600) }),
+          ),
+          IP,
+        )
+      assert.ok(read('enumeration', walk(1)).points >= 45)
+      assert.equal(read('enumeration', walk(32)).points, 0)
     })
   })
 })
