@@ -26,6 +26,29 @@ function read(name: string, l: Ledger, kind = IP, timeMs?: number) {
   return { points: s.points(l, ctx), value: s.value(l, ctx), note: s.note(l, ctx) }
 }
 
+// An address used by `n` device fingerprints in turn.
+function crowd(n: number, i: number): string[] {
+  return ['ip:100.64.0.1', `device:${(i % n).toString(16).padStart(12, '0')}`]
+}
+
+function crowdRecords(n: number): Ledger {
+  return ledgerOf(
+    Array.from({ length: 3000 }, (_, i) =>
+      event({ timeMs: T0 + i * 1000, principals: crowd(n, i), exposures: [rec(i)] }),
+    ),
+    IP,
+  )
+}
+
+function crowdWalk(n: number): Ledger {
+  return ledgerOf(
+    Array.from({ length: 400 }, (_, i) =>
+      event({ timeMs: T0 + i, principals: crowd(n, i), ordinal: 1000 + ((i * 37) % 600) }),
+    ),
+    IP,
+  )
+}
+
 describe('signals', () => {
   it('lists every signal once, in SIGNAL_NAMES order', () => {
     assert.deepEqual(
@@ -320,35 +343,17 @@ describe('signals', () => {
   })
 
   describe('addresses with a crowd behind them', () => {
-    const crowd = (n: number, i: number) => [
-      'ip:100.64.0.1',
-      `device:${(i % n).toString(16).padStart(12, '0')}`,
-    ]
     it('scale the volume budget by the device fingerprints seen', () => {
-      const records = (n: number) =>
-        ledgerOf(
-          Array.from({ length: 3000 }, (_, i) =>
-            event({ timeMs: T0 + i * 1000, principals: crowd(n, i), exposures: [rec(i)] }),
-          ),
-          IP,
-        )
-      const one = records(1)
-      const many = records(20)
+      const one = crowdRecords(1)
+      const many = crowdRecords(20)
       assert.ok(Math.abs(one.crowd - 1) < 0.05, `crowd ${one.crowd}`)
       assert.ok(many.crowd >= 10, `crowd ${many.crowd}`)
       assert.ok(read('distinct-records', many).points < read('distinct-records', one).points / 5)
     })
 
     it('are not judged on dense ID coverage, a lone reader is', () => {
-      const walk = (n: number) =>
-        ledgerOf(
-          Array.from({ length: 400 }, (_, i) =>
-            event({ timeMs: T0 + i, principals: crowd(n, i), ordinal: 1000 + ((i * 37) % 600) }),
-          ),
-          IP,
-        )
-      assert.ok(read('enumeration', walk(1)).points >= 45)
-      assert.equal(read('enumeration', walk(32)).points, 0)
+      assert.ok(read('enumeration', crowdWalk(1)).points >= 45)
+      assert.equal(read('enumeration', crowdWalk(32)).points, 0)
     })
   })
 })
