@@ -245,6 +245,9 @@ const TYPED_ARRAY_BYTES = 200
 const ADDED = 0
 const PRESENT = 1
 const IGNORED = 2
+// DistinctRing.single when the union is kept, and when the ring holds nothing.
+const UNION = -1
+const NONE = -2
 
 /** The per-window state of a dense WindowedDistinct: a ring of bucket sketches and their union. */
 class DistinctRing {
@@ -257,6 +260,11 @@ class DistinctRing {
   // Oldest bucket whose hashes the union may hold; when it leaves the window the union is
   // rebuilt from the live buckets. Adds only grow the union, so estimates stay O(1) between.
   unionMin = Infinity
+  // While every hash of the ring sits in one live bucket (a ledger younger than a bucket: most
+  // of them in the long windows), that bucket IS the union: `single` is its id and `union`
+  // stays empty; UNION once a second bucket is live, NONE while empty. The bench's busy
+  // ledgers did 6 HyperLogLog adds a record, 4 with this (same registers, same estimates).
+  single = NONE
   readonly precision: number
 
   constructor(buckets: number, precision: number, head: number) {
@@ -283,35 +291,64 @@ class DistinctRing {
         this.slots[s] = h
       } else h.clear()
       this.ids[s] = b
+      const single = this.single
+      if (single !== UNION) {
+        // A second live bucket: keep the union from now on (built from the live buckets).
+        if (single >= 0 && single > this.head - this.buckets) {
+          this.rebuild(this.head - this.buckets + 1, true)
+        } else this.single = b
+      }
     }
     // The union holds every live bucket (register max), so a hash the bucket already held
     // changes nothing there: skipping it halves the register touches of a busy ledger whose
     // records repeat (measured in bench/engine.bench.ts, where they are cache misses).
     if (!(h as HyperLogLog).addMixed(lo, hi)) return PRESENT
-    this.union.addMixed(lo, hi)
-    if (b < this.unionMin) this.unionMin = b
+    if (this.single === UNION) {
+      this.union.addMixed(lo, hi)
+      if (b < this.unionMin) this.unionMin = b
+    }
     return ADDED
   }
 
   estimate(b: number): number {
     const oldest = (b > this.head ? b : this.head) - this.buckets + 1
-    if (this.unionMin < oldest) this.rebuild(oldest)
-    return this.union.estimate()
+    // A rebuild may leave one live bucket: then that bucket answers.
+    if (this.single === UNION && this.unionMin < oldest) this.rebuild(oldest)
+    const single = this.single
+    if (single === UNION) return this.union.estimate()
+    if (single === NONE || single < oldest) return 0
+    return (this.slots[single % this.buckets] as HyperLogLog).estimate()
   }
 
-  rebuild(oldest: number): void {
+  /**
+   * Forgets the buckets older than `oldest` and rebuilds the union from the live ones; with
+   * one live bucket or none the union is left empty (see `single`) unless `keepUnion`.
+   */
+  rebuild(oldest: number, keepUnion = false): void {
     this.union.clear()
     this.unionMin = Infinity
+    let live = 0
+    let only = NONE
     for (let s = 0; s < this.buckets; s++) {
       const id = this.ids[s] as number
       if (id < 0) continue
-      const h = this.slots[s] as HyperLogLog
       if (id < oldest) {
         this.ids[s] = -1
-        h.clear()
+        ;(this.slots[s] as HyperLogLog).clear()
         continue
       }
-      this.union.merge(h)
+      live++
+      only = id
+    }
+    if (live <= 1 && !keepUnion) {
+      this.single = only
+      return
+    }
+    this.single = UNION
+    for (let s = 0; s < this.buckets; s++) {
+      const id = this.ids[s] as number
+      if (id < 0) continue
+      this.union.merge(this.slots[s] as HyperLogLog)
       if (id < this.unionMin) this.unionMin = id
     }
   }
@@ -320,7 +357,7 @@ class DistinctRing {
   merge(other: DistinctRing): void {
     if (other.head > this.head) this.head = other.head
     const oldest = this.head - this.buckets + 1
-    this.rebuild(oldest)
+    this.rebuild(oldest, true)
     for (let s = 0; s < other.buckets; s++) {
       const id = other.ids[s] as number
       if (id < oldest) continue
@@ -339,7 +376,7 @@ class DistinctRing {
   }
 
   get heapBytes(): number {
-    let bytes = OBJECT_BYTES + 7 * FIELD_BYTES + BOXED_DOUBLE_BYTES
+    let bytes = OBJECT_BYTES + 8 * FIELD_BYTES + BOXED_DOUBLE_BYTES
     bytes += 2 * ARRAY_BYTES + this.buckets * (8 + 8) + this.union.heapBytes
     for (const h of this.slots) if (h !== undefined) bytes += h.heapBytes
     return bytes
@@ -667,6 +704,7 @@ export class WindowedDistinct {
         ring.union.merge(h)
         if (id < ring.unionMin) ring.unionMin = id
       }
+      ring.single = UNION
       rings.push(ring)
     }
     r.end()
