@@ -159,7 +159,7 @@ const WORKLOADS = ['sticky', 'round-robin'] as const
 const T0 = 1_800_000_000_000
 
 function engineEvents(workload: (typeof WORKLOADS)[number]): Event[] {
-  return Array.from({ length: ENGINE_EVENTS }, (_, i) => {
+  return Array.from({ length: ENGINE_EVENTS }, (_event, i) => {
     const client = workload === 'sticky' ? i % GUARDS : Math.floor(i / GUARDS) % 50
     return {
       timeMs: T0 + Math.floor(i / 3),
@@ -233,11 +233,11 @@ try {
   // warm up (JIT, pools)
   await round(memoryStores(), undefined)
   await round(redisStores(), admin)
-  const rows: { round: number; memory: Round; redis: Round }[] = []
+  const httpRows: { round: number; memory: Round; redis: Round }[] = []
   for (let r = 1; r <= ROUNDS; r++) {
     const memory = await round(memoryStores(), undefined)
     const red = await round(redisStores(), admin)
-    rows.push({ round: r, memory, redis: red })
+    httpRows.push({ round: r, memory, redis: red })
   }
   console.log(
     `${GUARDS} guards (Fastify, one process) × ${CONNECTIONS} connections each from 3 autocannon processes, ${DURATION_S} s per round, 2 KB JSON with 12 records per response, Redis ${redis.port} (bench-owned)\n`,
@@ -246,14 +246,14 @@ try {
     '| round | memory store req/s | Redis store req/s | ratio | Redis commands | commands / request | non-2xx |',
   )
   console.log('| --- | --- | --- | --- | --- | --- | --- |')
-  for (const r of rows) {
+  for (const r of httpRows) {
     const requests = r.redis.rps * DURATION_S
     console.log(
       `| ${r.round} | ${r.memory.rps.toFixed(0)} | ${r.redis.rps.toFixed(0)} | ${(r.redis.rps / r.memory.rps).toFixed(3)} | ${r.redis.commands} | ${(r.redis.commands / requests).toFixed(5)} | ${r.memory.non2xx + r.redis.non2xx} |`,
     )
   }
-  const ratio = median(rows.map((r) => r.redis.rps / r.memory.rps))
-  const perRequest = median(rows.map((r) => r.redis.commands / (r.redis.rps * DURATION_S)))
+  const ratio = median(httpRows.map((r) => r.redis.rps / r.memory.rps))
+  const perRequest = median(httpRows.map((r) => r.redis.commands / (r.redis.rps * DURATION_S)))
   console.log('\n| measure | value | target |')
   console.log('| --- | --- | --- |')
   console.log(
