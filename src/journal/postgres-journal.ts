@@ -14,6 +14,7 @@ import type { Action, Decision, Reading } from '../core/index.ts'
 import { HarvestGuardError } from '../core/index.ts'
 import type { ActorSummary, Alert, Journal, JournalQuery } from '../core/index.ts'
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts'
+import { RecordBuffer } from './record-buffer.ts'
 
 /** Code when PostgreSQL could not be reached or refused a write or read. */
 export const JOURNAL_UNAVAILABLE = 'HG_JOURNAL_UNAVAILABLE'
@@ -145,14 +146,11 @@ export class PostgresJournal implements Journal {
   readonly #ownsPool: boolean
   readonly #s: string
   readonly #batchSize: number
-  readonly #maxBuffered: number
   readonly #onError: (error: HarvestGuardError) => void
-  #decisions: Decision[] = []
-  #alerts: Alert[] = []
+  readonly #buffer: RecordBuffer
   #chain: Promise<void> = Promise.resolve()
   #timer: ReturnType<typeof setInterval> | undefined
   #written = 0
-  #dropped = 0
   #errors = 0
   #closed = false
 
@@ -185,7 +183,7 @@ export class PostgresJournal implements Journal {
     // an idle client losing its connection must not crash the process
     this.#pool.on('error', (error) => this.#report(unavailable('idle connection', error)))
     this.#batchSize = Math.max(1, options.batchSize ?? 500)
-    this.#maxBuffered = Math.max(1, options.maxBufferedRecords ?? 100_000)
+    this.#buffer = new RecordBuffer(options.maxBufferedRecords ?? 100_000)
     this.#onError = options.onError ?? (() => {})
     const intervalMs = options.flushIntervalMs ?? 1000
     this.#timer = setInterval(() => {
@@ -197,34 +195,28 @@ export class PostgresJournal implements Journal {
   /** Write-path counters. */
   get stats(): PostgresJournalStats {
     return {
-      buffered: this.#decisions.length + this.#alerts.length,
+      buffered: this.#buffer.size,
       written: this.#written,
-      dropped: this.#dropped,
+      dropped: this.#buffer.dropped,
       errors: this.#errors,
     }
   }
 
   recordDecision(decision: Decision): void {
     if (this.#closed) return
-    this.#decisions.push(decision)
+    this.#buffer.pushDecision(decision)
     this.#afterRecord()
   }
 
   recordAlert(alert: Alert): void {
     if (this.#closed) return
-    this.#alerts.push(alert)
+    this.#buffer.pushAlert(alert)
     this.#afterRecord()
   }
 
   #afterRecord(): void {
-    const buffered = this.#decisions.length + this.#alerts.length
-    if (buffered > this.#maxBuffered) {
-      // decisions are the bulk; keep alerts (rare, operator-facing) as long as possible
-      if (this.#decisions.length > 0) this.#decisions.shift()
-      else this.#alerts.shift()
-      this.#dropped++
-    }
-    if (this.#decisions.length === this.#batchSize || this.#alerts.length === this.#batchSize) {
+    const buffer = this.#buffer
+    if (buffer.decisions.length === this.#batchSize || buffer.alerts.length === this.#batchSize) {
       this.#drain().catch((error: HarvestGuardError) => this.#report(error))
     }
   }
@@ -245,21 +237,14 @@ export class PostgresJournal implements Journal {
   }
 
   async #writeAll(): Promise<void> {
-    while (this.#decisions.length > 0 || this.#alerts.length > 0) {
-      const decisions = this.#decisions.splice(0, this.#batchSize)
-      const alerts = this.#alerts.splice(0, this.#batchSize)
+    while (this.#buffer.size > 0) {
+      const { decisions, alerts } = this.#buffer.take(this.#batchSize)
       try {
         await this.#insert(decisions, alerts)
         this.#written += decisions.length + alerts.length
       } catch (error) {
         // put the batch back in front, still within the bound, and retry on the next flush
-        this.#decisions = decisions.concat(this.#decisions)
-        this.#alerts = alerts.concat(this.#alerts)
-        const over = this.#decisions.length + this.#alerts.length - this.#maxBuffered
-        if (over > 0) {
-          this.#decisions.splice(0, Math.min(over, this.#decisions.length))
-          this.#dropped += over
-        }
+        this.#buffer.putBack(decisions, alerts)
         throw unavailable('write', error)
       }
     }

@@ -21,6 +21,7 @@ import {
   type JournalQuery,
 } from '../core/index.ts'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
+import { RecordBuffer } from './record-buffer.ts'
 
 /** Code when the journal file cannot be opened, migrated, or was written by a newer version. */
 export const JOURNAL_OPEN_FAILED = 'HG_JOURNAL_OPEN_FAILED'
@@ -133,16 +134,13 @@ function migrate(db: DatabaseSync, path: string): void {
 export class SqliteJournal implements Journal {
   readonly #db: DatabaseSync
   readonly #batchSize: number
-  readonly #maxBuffered: number
   readonly #onError: (error: HarvestGuardError) => void
   readonly #insertDecision: StatementSync
   readonly #insertAlert: StatementSync
-  #decisions: Decision[] = []
-  #alerts: Alert[] = []
+  readonly #buffer: RecordBuffer
   #timer: ReturnType<typeof setInterval> | undefined
   #scheduled = false
   #written = 0
-  #dropped = 0
   #errors = 0
   #closed = false
 
@@ -175,7 +173,7 @@ export class SqliteJournal implements Journal {
       throw failed(JOURNAL_OPEN_FAILED, `cannot prepare ${path}`, error)
     }
     this.#batchSize = Math.max(1, options.batchSize ?? 1000)
-    this.#maxBuffered = Math.max(1, options.maxBufferedRecords ?? 100_000)
+    this.#buffer = new RecordBuffer(options.maxBufferedRecords ?? 100_000)
     this.#onError = options.onError ?? (() => {})
     this.#timer = setInterval(() => this.#drain(), options.flushIntervalMs ?? 1000)
     this.#timer.unref()
@@ -184,34 +182,28 @@ export class SqliteJournal implements Journal {
   /** Write-path counters. */
   get stats(): SqliteJournalStats {
     return {
-      buffered: this.#decisions.length + this.#alerts.length,
+      buffered: this.#buffer.size,
       written: this.#written,
-      dropped: this.#dropped,
+      dropped: this.#buffer.dropped,
       errors: this.#errors,
     }
   }
 
   recordDecision(decision: Decision): void {
     if (this.#closed) return
-    this.#decisions.push(decision)
+    this.#buffer.pushDecision(decision)
     this.#afterRecord()
   }
 
   recordAlert(alert: Alert): void {
     if (this.#closed) return
-    this.#alerts.push(alert)
+    this.#buffer.pushAlert(alert)
     this.#afterRecord()
   }
 
   #afterRecord(): void {
-    if (this.#decisions.length + this.#alerts.length > this.#maxBuffered) {
-      // Decisions are the bulk and renewed while the harvester persists; alerts are rare.
-      if (this.#decisions.length > 0) this.#decisions.shift()
-      else this.#alerts.shift()
-      this.#dropped++
-    }
     // A full batch is written soon, but never inside the caller's stack (the engine's hot path).
-    if (!this.#scheduled && this.#decisions.length + this.#alerts.length >= this.#batchSize) {
+    if (!this.#scheduled && this.#buffer.size >= this.#batchSize) {
       this.#scheduled = true
       setImmediate(() => {
         this.#scheduled = false
@@ -222,11 +214,8 @@ export class SqliteJournal implements Journal {
 
   /** Writes the buffer in one transaction; on failure keeps it (bounded) and reports. */
   #drain(): boolean {
-    if (this.#decisions.length === 0 && this.#alerts.length === 0) return true
-    const decisions = this.#decisions
-    const alerts = this.#alerts
-    this.#decisions = []
-    this.#alerts = []
+    if (this.#buffer.size === 0) return true
+    const { decisions, alerts } = this.#buffer.take()
     try {
       this.#db.exec('BEGIN IMMEDIATE')
       try {
@@ -265,14 +254,7 @@ export class SqliteJournal implements Journal {
       this.#written += decisions.length + alerts.length
       return true
     } catch (error) {
-      this.#decisions = decisions.concat(this.#decisions)
-      this.#alerts = alerts.concat(this.#alerts)
-      const over = this.#decisions.length + this.#alerts.length - this.#maxBuffered
-      if (over > 0) {
-        const n = Math.min(over, this.#decisions.length)
-        this.#decisions.splice(0, n)
-        this.#dropped += n
-      }
+      this.#buffer.putBack(decisions, alerts)
       this.#report(failed(JOURNAL_WRITE_FAILED, 'write', error))
       return false
     }
@@ -421,7 +403,7 @@ export class SqliteJournal implements Journal {
     if (!ok) {
       throw new HarvestGuardError(
         JOURNAL_WRITE_FAILED,
-        `SQLite journal: ${this.#decisions.length + this.#alerts.length} records could not be written before close`,
+        `SQLite journal: ${this.#buffer.size} records could not be written before close`,
       )
     }
   }
