@@ -259,6 +259,42 @@ describe('signals', () => {
     })
   })
 
+  describe('periodicity of a fast loop', () => {
+    it('fires on sub-millisecond gaps stamped at the millisecond, through the stalls', () => {
+      // Rounded down to the millisecond like Date.now(), with a 12 ms stall every 97th request:
+      // measured raw, the rounding and the stalls alone give a variation above 1.
+      const steps = [0.7, 0.8, 0.9, 0.8, 1, 0.75, 1.6, 0.85]
+      let t = T0
+      const l = ledgerOf(
+        Array.from({ length: 500 }, (_, i) => {
+          const at = Math.floor(t)
+          t += steps[i % steps.length]! + (i % 97 === 96 ? 12 : 0)
+          return event({ timeMs: at })
+        }),
+      )
+      const r = read('periodicity', l, KEY)
+      assert.ok(r.value < 0.45, `cv ${r.value}`)
+      assert.equal(r.points, 30)
+      assert.match(r.note, /^one request every \d\.\d ms, gap variation 0\.\d\d over 499 gaps/)
+    })
+
+    it('stays quiet for exponential gaps of a few milliseconds', () => {
+      // A Poisson stream at 5 ms: coefficient of variation 1, 0.94 after capping at 4x the mean.
+      let t = T0
+      let x = 777
+      const l = ledgerOf(
+        Array.from({ length: 500 }, () => {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0
+          t += -5 * Math.log((x + 1) / 4294967297)
+          return event({ timeMs: Math.floor(t) })
+        }),
+      )
+      const r = read('periodicity', l, KEY)
+      assert.ok(r.value > 0.75, `cv ${r.value}`)
+      assert.equal(r.points, 0)
+    })
+  })
+
   describe('no-context', () => {
     it('fires on records taken cold from the API, without page, asset or referer', () => {
       const l = ledgerOf([event({ referer: false, exposures: [rec(1), rec(2)] })])

@@ -9,8 +9,7 @@
  *   same Events (principals, exposures, ordinal, client facts) and enforces before the next one;
  * - requests stamped as a fast fetch loop really arrives (sub-millisecond steps at millisecond
  *   resolution, a stall of a few ms now and then; measured on loopback: median gap 0.84 ms,
- *   90th percentile 1.6 ms, 99th 8 ms) must be stopped within a small margin of that. They are
- *   not yet: see the todo below.
+ *   90th percentile 1.6 ms, 99th 8 ms) must be stopped within a small margin of that.
  */
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
@@ -199,16 +198,11 @@ describe('a fast harvester through the reverse proxy', () => {
     assert.equal(run.leaked, stop, 'the proxy stops it at the same request as the engine alone')
   })
 
-  // todo: fails at the engine, not in the proxy (the test above shows the proxy feeds the same
-  // Events). With the fast loop's real timing the periodicity signal stays silent (the gaps'
-  // coefficient of variation is above 1: millisecond stamps of sub-millisecond gaps, and one
-  // stall in ~100 dominates the EW standard deviation), and ip/net/device volume is capped at
-  // volumeCap 35 < mask 40, so the score stays at observe for all 1500 records. The fix belongs
-  // in src/core (a gap estimator robust to stalls and to millisecond ties, or a contact-data
-  // budget for shared identities); see the proxy helper's report.
+  // A fast loop's timing (sub-millisecond gaps stamped at the millisecond, a stall now and then)
+  // used to keep the periodicity signal silent: the stamps' rounding and the stalls dominated
+  // the gaps' variance. The signal now discounts both (see src/core/signals/periodicity.ts).
   it(
     'stops a fast-loop harvester within a small margin of what the engine alone needs',
-    { todo: 'src/core: periodicity is washed out by stalls; shared-identity volume caps at 35' },
     async () => {
       const run = await harvest(upstreamUrl, fastLoopClock())
       const alone = engineAlone(run.events[0]!.principals, uniformClock())

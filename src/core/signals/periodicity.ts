@@ -2,7 +2,9 @@
  * periodicity: regularity of the gaps between a principal's requests (assets excluded: they
  * arrive in bursts with their page). The value is the coefficient of variation of the gaps
  * (standard deviation / mean), exponentially weighted over the last ~64 gaps; gaps longer than
- * `maxGap` are breaks between sessions and are left out.
+ * `maxGap` are breaks between sessions and are left out, gaps over 4x the running mean count as
+ * 4x the mean (a fast loop's occasional stall), and the variance that millisecond timestamps
+ * add (1/6 ms²) is taken off.
  *
  * Why it points to harvesting: people read, think and wander; their gaps are heavy-tailed with
  * a coefficient of variation of 1 or more. A crawler sleeps a fixed or uniformly random time
@@ -20,9 +22,17 @@
 import type { Ledger } from '../ledger.ts'
 import { formatCount, type Signal, type SignalContext } from '../signal.ts'
 
+// Variance that millisecond timestamps add to gaps (two independent rounding errors, each
+// uniform over 1 ms: 2 x 1/12). Negligible for people's gaps of seconds; for a loop that
+// fires every millisecond it is most of the measured variance, and not the client's.
+const STAMP_VARIANCE_MS2 = 1 / 6
+
 function cv(ledger: Ledger): number {
   const mean = ledger.gapMeanMs
-  return mean > 0 ? ledger.gapStdMs / mean : 0
+  if (mean <= 0) return 0
+  const std = ledger.gapStdMs
+  const variance = std * std - STAMP_VARIANCE_MS2
+  return variance > 0 ? Math.sqrt(variance) / mean : 0
 }
 
 /** Low coefficient of variation of inter-arrival gaps. */
@@ -45,7 +55,13 @@ export const periodicity: Signal = {
   },
   note(ledger, ctx) {
     const p = ctx.policy.settings.signals.periodicity
-    const meanS = ledger.gapMeanMs / 1000
-    return `one request every ${meanS < 10 ? meanS.toFixed(1) : formatCount(Math.round(meanS))}s, gap variation ${cv(ledger).toFixed(2)} over ${formatCount(ledger.gaps)} gaps (machine-like below ${p.maxCv})`
+    const meanMs = ledger.gapMeanMs
+    const every =
+      meanMs < 1000
+        ? `${meanMs < 10 ? meanMs.toFixed(1) : Math.round(meanMs)} ms`
+        : meanMs < 10_000
+          ? `${(meanMs / 1000).toFixed(1)}s`
+          : `${formatCount(Math.round(meanMs / 1000))}s`
+    return `one request every ${every}, gap variation ${cv(ledger).toFixed(2)} over ${formatCount(ledger.gaps)} gaps (machine-like below ${p.maxCv})`
   },
 }
