@@ -201,16 +201,13 @@ describe('a fast harvester through the reverse proxy', () => {
   // A fast loop's timing (sub-millisecond gaps stamped at the millisecond, a stall now and then)
   // used to keep the periodicity signal silent: the stamps' rounding and the stalls dominated
   // the gaps' variance. The signal now discounts both (see src/core/signals/periodicity.ts).
-  it(
-    'stops a fast-loop harvester within a small margin of what the engine alone needs',
-    async () => {
-      const run = await harvest(upstreamUrl, fastLoopClock())
-      const alone = engineAlone(run.events[0]!.principals, uniformClock())
-      const allowed = Math.ceil(alone * 1.25)
-      assert.ok(
-        run.leaked <= allowed,
-        `leaked ${run.leaked} records; the engine alone needs ${alone} at a regular pace`,
-      )
-    },
-  )
+  it('stops a fast-loop harvester within a small margin of what the engine alone needs', async () => {
+    const run = await harvest(upstreamUrl, fastLoopClock())
+    const alone = engineAlone(run.events[0]!.principals, uniformClock())
+    const allowed = Math.ceil(alone * 1.25)
+    assert.ok(
+      run.leaked <= allowed,
+      `leaked ${run.leaked} records; the engine alone needs ${alone} at a regular pace`,
+    )
+  })
 })
