@@ -587,6 +587,9 @@ export class Ledger {
       h.foreignHeaders += o.foreignHeaders
       h.noUserAgent += o.noUserAgent
     }
+    // The device fingerprints behind an address: a union (fleet views and restored snapshots
+    // lost them before, so a NAT judged by a fleet got a single person's budget).
+    this.#crowd |= other.#crowd
     if (other.#rhythm !== undefined && other.#rhythm.gaps > (this.#rhythm?.gaps ?? 0)) {
       const r = (this.#rhythm ??= new Rhythm())
       r.gaps = other.#rhythm.gaps
@@ -670,6 +673,9 @@ export class Ledger {
       walk.requests,
       walk.errors,
       this.#rhythm?.gaps ?? 0,
+      // the crowd bitmap in two 16-bit halves (counters are read back as 31-bit at most)
+      this.#crowd & 0xffff,
+      this.#crowd >>> 16,
     ]
     w.varint(ints.length)
     for (const v of ints) w.varint(v)
@@ -694,7 +700,10 @@ export class Ledger {
     const version = r.varint()
     if (version !== FORMAT_VERSION) r.fail(`unknown ledger format ${version}`)
     const count = r.varint()
-    if (count !== INT_COUNT) r.fail(`expected ${INT_COUNT} counters, got ${count}`)
+    // bytes written before the crowd was kept have 2 counters fewer (crowd unknown: 0)
+    if (count !== INT_COUNT && count !== INT_COUNT - 2) {
+      r.fail(`expected ${INT_COUNT} counters, got ${count}`)
+    }
     const v: number[] = []
     for (let i = 0; i < count; i++) {
       const x = r.varint()
@@ -735,6 +744,12 @@ export class Ledger {
     walk.requests = next()
     walk.errors = next()
     const gaps = next()
+    if (count === INT_COUNT) {
+      const low = next()
+      const high = next()
+      if (low > 0xffff || high > 0xffff) r.fail('counter out of range')
+      l.#crowd = low | (high << 16)
+    }
     if (l.#hourRing > MASK24 || walk.low > 65535 || l.#msInHour >= HOUR_MS) {
       r.fail('counter out of range')
     }
@@ -772,7 +787,7 @@ export class Ledger {
   }
 }
 
-const INT_COUNT = 28
+const INT_COUNT = 30
 // PRINCIPAL_KINDS index of key: (policy.ts checks the order at load).
 const KIND_KEY = 3
 
