@@ -69,6 +69,31 @@ describe('MemoryLedgerStore snapshots', () => {
     assert.ok(Math.abs(more - 400) < 400 * 0.05, `~400 distinct, got ${more}`)
   })
 
+  it('keeps the crowd of devices behind an address (its volume budget scales with it)', () => {
+    const store = new MemoryLedgerStore()
+    const engine = createEngine({ policy, store })
+    for (let i = 0; i < 200; i++) {
+      engine.observe({
+        timeMs: T0 + i * 1000,
+        method: 'GET',
+        route: 'GET /shop',
+        path: '/shop',
+        status: 200,
+        bytes: 100,
+        resource: 'page',
+        principals: ['ip:198.51.100.8', `device:${(0x5eed0000 + i * 7919).toString(16)}`],
+        exposures: [],
+        client: { ip: '198.51.100.8', userAgent: 'Mozilla/5.0', referer: true, anomalies: 0 },
+        ordinal: -1,
+      })
+    }
+    const crowd = store.get('ip:198.51.100.8')!.crowd
+    assert.ok(crowd > 20, `a crowd behind the address (${crowd})`)
+    const file = join(dir, 'crowd.snapshot')
+    writeSnapshot(store, file, T0 + 200_000)
+    assert.equal(readSnapshot(file, policy.windows)!.get('ip:198.51.100.8')!.crowd, crowd)
+  })
+
   it('returns undefined when there is no snapshot yet', () => {
     assert.equal(readSnapshot(join(dir, 'absent'), policy.windows), undefined)
   })
