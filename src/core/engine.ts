@@ -8,7 +8,7 @@
  */
 import { ActorGraph } from './actors.ts'
 import { ACTIONS, actionRank, type Action, type Decision, type Reading } from './decision.ts'
-import type { Event } from './event.ts'
+import type { Event, ResourceKind } from './event.ts'
 import { LEDGER_FLAG, type Ledger } from './ledger.ts'
 import { MemoryLedgerStore, type LedgerStore } from './ledger-store.ts'
 import {
@@ -21,6 +21,7 @@ import {
 import type { Principal } from './principal.ts'
 import { readSignal, round3, type SignalContext } from './signal.ts'
 import { SIGNALS } from './signals/index.ts'
+import { noContext as noContextSignal } from './signals/no-context.ts'
 import { Windows } from './sketch/index.ts'
 
 /** What the engine says about a request: the action to enforce now, and the decision behind it. */
@@ -29,6 +30,17 @@ export interface Verdict {
   readonly action: Action
   /** The strongest live decision over the request's principals, shadow ones included. */
   readonly decision: Decision | undefined
+}
+
+/**
+ * What a feeder knows of a request before answering it. Optional: with it, the engine can also
+ * judge the request itself, not only the decisions already standing (see {@link Engine.judge}).
+ */
+export interface PendingRequest {
+  /** What the route serves (from the catalogue): `api`, `page`, `asset`… */
+  readonly resource: ResourceKind
+  /** Whether the request carries a Referer. */
+  readonly referer: boolean
 }
 
 /** Counters of an engine since creation. */
@@ -73,8 +85,13 @@ export interface Engine {
   readonly policy: CompiledPolicy
   readonly store: LedgerStore
   readonly actors: ActorGraph
-  /** Before a response: the action to enforce now for a request with these principals. */
-  judge(principals: readonly Principal[], timeMs: number): Verdict
+  /**
+   * Before a response: the action to enforce now for a request with these principals. Given
+   * the pending request, a cold API request (no Referer, no partner key) from identities that
+   * never loaded a page or an asset is decided before it is answered, as the no-context signal
+   * would decide it after: otherwise each fresh address of a swarm takes one response in clear.
+   */
+  judge(principals: readonly Principal[], timeMs: number, pending?: PendingRequest): Verdict
   /** After a response: accounts the event, re-scores at checkpoints, returns the verdict. */
   observe(event: Event): Verdict
   /** Subscribes to decisions; returns the unsubscribe function. */
@@ -87,6 +104,8 @@ export interface Engine {
 }
 
 const ALLOW: Verdict = Object.freeze({ action: 'allow', decision: undefined })
+const NO_CONTEXT = noContextSignal.index
+const KIND_KEY = 3
 const RANK_BLOCK = ACTIONS.length - 1
 
 function isCompiled(p: CompiledPolicy | PolicySettings): p is CompiledPolicy {
@@ -196,7 +215,7 @@ export function createEngine(options: EngineOptions): Engine {
     return best === undefined ? ALLOW : verdictOf(best)
   }
 
-  function judge(principals: readonly Principal[], timeMs: number): Verdict {
+  function judgeLive(principals: readonly Principal[], timeMs: number): Verdict {
     if (store.decisionCount === 0) return ALLOW
     let best: Decision | undefined
     let bestRank = -1
@@ -210,6 +229,76 @@ export function createEngine(options: EngineOptions): Engine {
       }
     }
     return best === undefined ? ALLOW : verdictOf(best)
+  }
+
+  function judge(
+    principals: readonly Principal[],
+    timeMs: number,
+    pending?: PendingRequest,
+  ): Verdict {
+    const live = judgeLive(principals, timeMs)
+    if (pending === undefined || pending.resource !== 'api' || pending.referer) return live
+    // A live decision (shadow ones too) already speaks for the request.
+    if (live.decision !== undefined) return live
+    return judgeCold(principals, timeMs) ?? live
+  }
+
+  const noContext = settings.signals['no-context']
+  const coldNote =
+    'a cold API request (no Referer, no partner key) from identities that never loaded a page or an asset: decided before answering'
+
+  /** The decision for a cold API request, if every judged identity of it is cold. */
+  function judgeCold(principals: readonly Principal[], timeMs: number): Verdict | undefined {
+    if (noContext.minRecords > 1) return undefined
+    let points = 0
+    let first = -1
+    for (let i = 0; i < principals.length; i++) {
+      const kind = kindIndex(principals[i]!)
+      if (kind < 0) continue
+      if (kind === KIND_KEY) return undefined
+      const w = classes[kind]!.signalWeights[NO_CONTEXT]!
+      if (w === 0) continue
+      const ledger = store.get(principals[i]!)
+      if (ledger !== undefined && ledger.pages + ledger.assets > 0) return undefined
+      if (first < 0) first = i
+      if (noContext.points * w > points) points = noContext.points * w
+    }
+    if (first < 0) return undefined
+    const action = actionForScore(policy, points)
+    const rank = actionRank(action)
+    if (rank < actionRank('mask')) return undefined
+    const principal = principals[first]!
+    // Created now (observe would next): it counts this decision among the lapses to come.
+    const ledger = store.getOrCreate(principal, timeMs)
+    const lapses = ledger.lapse()
+    const decision: Decision = Object.freeze({
+      principal,
+      actor: principal,
+      action,
+      score: round3(points),
+      readings: Object.freeze([
+        Object.freeze({
+          signal: 'no-context',
+          value: ledger.bareRecords,
+          contribution: round3(points),
+          note: coldNote,
+        }),
+      ]),
+      linked: Object.freeze([]),
+      timeMs,
+      expiresAtMs: timeMs + policy.ttlMs[rank]! * 2 ** Math.min(lapses, 5),
+      shadow: policy.shadow,
+    })
+    // Every cold identity of the request carries it: the next request of the swarm's address
+    // or fingerprint finds it without judging again.
+    for (let i = first; i < principals.length; i++) {
+      const kind = kindIndex(principals[i]!)
+      if (kind >= 0 && classes[kind]!.signalWeights[NO_CONTEXT]! > 0) {
+        store.setDecision(principals[i]!, decision)
+      }
+    }
+    emit(decision)
+    return verdictOf(decision)
   }
 
   function emit(decision: Decision): void {
@@ -312,7 +401,7 @@ export function createEngine(options: EngineOptions): Engine {
     // A ledger evicted while this event was accounted no longer gets the flag: look up all.
     return marksDecided && store.evictions === evictions
       ? judgeSeen(principals, t)
-      : judge(principals, t)
+      : judgeLive(principals, t)
   }
 
   return {

@@ -22,6 +22,7 @@ import {
   digestHex,
   fieldMask,
   type Keyer,
+  type PendingRequest,
   type Principal,
 } from '../core/index.ts'
 import { type Coding, decodeBody, encodeBody, parseCoding, textKind } from './body.ts'
@@ -45,7 +46,7 @@ export interface GuardVerdict {
 
 /** What the guard needs of the engine: judge before the response, observe after. */
 export interface GuardEngine {
-  judge(principals: readonly Principal[], timeMs: number): GuardVerdict
+  judge(principals: readonly Principal[], timeMs: number, pending?: PendingRequest): GuardVerdict
   observe(event: Event): GuardVerdict
 }
 
@@ -79,6 +80,11 @@ export interface GuardOptions extends PrincipalOptions {
   readonly shadow?: boolean
   /** Wall clock, ms. @default Date.now */
   readonly clock?: () => number
+  /**
+   * Called when accounting a response deferred with {@link Gate.finishSoon} throws (a bug: the
+   * response has gone out, so nobody else could hear of it). @default logs with console.error
+   */
+  readonly onAccountingError?: (error: unknown) => void
 }
 
 /** What to do with a response body. */
@@ -134,6 +140,16 @@ export interface Gate {
   maskEncoded(body: Buffer, plan: BodyPlan): Buffer | undefined
   /** Accounts the response: builds the Event and feeds the engine. */
   finish(response: ResponseOutcome): GuardVerdict | undefined
+  /**
+   * Accounts the response once the current I/O callbacks are done (`setImmediate`), together
+   * with the other responses written in the same event-loop turn and in the order they were
+   * written. Feeders call it after handing the response to the socket, so building the Event
+   * and updating the ledgers add nothing to the response's latency, and a turn's responses are
+   * accounted back to back while the engine's code and data are hot. The price: a request
+   * judged in the same turn (another connection, or a pipelined request) does not yet see these
+   * exposures; the next turn does. A client that waits for its response never sees the lag.
+   */
+  finishSoon(response: ResponseOutcome): void
 }
 
 /** What the feeder saw of the response. */
@@ -203,6 +219,30 @@ export function createGuard(options: GuardOptions): Guard {
   const allowPrincipals = new Set((options.allowlist ?? []).filter((e) => PRINCIPAL_PREFIX.test(e)))
   const shadow = options.shadow ?? false
   const clock = options.clock ?? Date.now
+  const onAccountingError =
+    options.onAccountingError ??
+    ((error: unknown) => console.error('harvestguard: accounting a response failed', error))
+
+  // Responses waiting to be accounted, in the order they were written (see finishSoon).
+  let pendingGates: RequestGate[] = []
+  let pendingOutcomes: ResponseOutcome[] = []
+  let flushScheduled = false
+  const later: (fn: () => void) => void =
+    typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0)
+  const flush = (): void => {
+    flushScheduled = false
+    const gates = pendingGates
+    const outcomes = pendingOutcomes
+    pendingGates = []
+    pendingOutcomes = []
+    for (let i = 0; i < gates.length; i++) {
+      try {
+        gates[i]!.finish(outcomes[i]!)
+      } catch (error) {
+        onAccountingError(error)
+      }
+    }
+  }
 
   const binding = (identity: RequestIdentity): string => {
     const net = identity.principals[1] ?? identity.principals[0]!
@@ -237,7 +277,15 @@ export function createGuard(options: GuardOptions): Guard {
       if (challenge !== undefined && request.url.startsWith(challenge.verifyPath)) {
         answer = this.#verify(challenge)
       } else if (!this.skip) {
-        const verdict = engine.judge(this.identity.principals, this.timeMs)
+        // A catalogued route tells the engine what is asked before it is answered.
+        const route = this.match?.route
+        const verdict =
+          route === undefined
+            ? engine.judge(this.identity.principals, this.timeMs)
+            : engine.judge(this.identity.principals, this.timeMs, {
+                resource: route.resource,
+                referer: this.identity.client.referer,
+              })
         decision = verdict.decision
         action = shadow ? 'allow' : verdict.action
         if (action === 'challenge' && challenge !== undefined) {
@@ -425,6 +473,16 @@ export function createGuard(options: GuardOptions): Guard {
         ordinal: this.match?.ordinal ?? -1,
       }
       return engine.observe(event)
+    }
+
+    finishSoon(response: ResponseOutcome): void {
+      if (this.skip) return
+      pendingGates.push(this)
+      pendingOutcomes.push(response)
+      if (!flushScheduled) {
+        flushScheduled = true
+        later(flush)
+      }
     }
   }
 

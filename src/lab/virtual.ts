@@ -7,6 +7,7 @@ import {
   type Exposure,
   type FieldMask,
   type Keyer,
+  type PendingRequest,
   type Principal,
 } from '../core/index.ts'
 import { computeAnomalies, createAutomationTest } from '../http/index.ts'
@@ -31,6 +32,7 @@ export interface LabEngine {
   judge(
     principals: readonly Principal[],
     timeMs: number,
+    pending?: PendingRequest,
   ): { readonly action: Action; readonly decision: Decision | undefined }
   observe(event: Event): { readonly action: Action; readonly decision: Decision | undefined }
 }
@@ -220,7 +222,14 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
         if (!lean) principals.push(principal('key', s.apiKey))
       }
     }
-    const verdict = engine === undefined || lean ? undefined : engine.judge(principals, t)
+    // What the guard knows before answering: the route's resource and whether a Referer came.
+    const verdict =
+      engine === undefined || lean
+        ? undefined
+        : engine.judge(principals, t, {
+            resource: catalogue.match(s.method, s.path)?.route.resource ?? 'page',
+            referer: s.referer !== '',
+          })
     const action: Action = verdict === undefined ? 'allow' : verdict.action
     const refused = REFUSED.has(action)
     const request: ShopRequest = {

@@ -169,3 +169,65 @@ describe('engine', () => {
     assert.equal(engine.explain('ip:unknown', T0), undefined)
   })
 })
+
+describe('engine: judging a pending cold API request', () => {
+  const COLD = { resource: 'api', referer: false } as const
+  const SWARM = ['ip:203.0.113.50', 'net:203.0.113.0/24', 'device:0a1b2c3d4e5f60']
+
+  it('masks the first response to identities that never loaded a page or an asset', () => {
+    const engine = createEngine({ policy: policy() })
+    const decisions: Decision[] = []
+    engine.onDecision((d) => decisions.push(d))
+    const v = engine.judge(SWARM, T0, COLD)
+    assert.equal(v.action, 'mask')
+    assert.equal(decisions.length, 1)
+    assert.equal(v.decision!.readings[0]!.signal, 'no-context')
+    assert.match(v.decision!.readings[0]!.note, /cold API request/)
+    // Stored on every identity: the next address of the same fingerprint is masked too.
+    assert.equal(engine.judge(['ip:203.0.113.51', SWARM[2]!], T0 + 1).action, 'mask')
+    // Without the pending request, judging only reads standing decisions.
+    const plain = createEngine({ policy: policy() })
+    assert.equal(plain.judge(SWARM, T0).action, 'allow')
+  })
+
+  it('answers requests with a Referer, to pages, or with a partner key as before', () => {
+    const engine = createEngine({ policy: policy() })
+    assert.equal(engine.judge(SWARM, T0, { resource: 'api', referer: true }).action, 'allow')
+    assert.equal(engine.judge(SWARM, T0, { resource: 'page', referer: false }).action, 'allow')
+    assert.equal(engine.judge([...SWARM, 'key:partner1'], T0, COLD).action, 'allow')
+    assert.equal(engine.stats.decisions.mask, 0)
+  })
+
+  it('spares identities that loaded a page or an asset before', () => {
+    const engine = createEngine({ policy: policy() })
+    const person = ['ip:198.51.100.20', 'device:00000000000001']
+    engine.observe(event({ timeMs: T0, principals: person, resource: 'page' }))
+    assert.equal(engine.judge(person, T0 + MINUTE, COLD).action, 'allow')
+    // One context-free identity is not enough: every judged identity must be cold.
+    assert.equal(
+      engine.judge([person[0]!, 'device:ffffffffffffff'], T0 + MINUTE, COLD).action,
+      'allow',
+    )
+  })
+
+  it('decides in shadow mode without enforcing', () => {
+    const engine = createEngine({ policy: policy({ shadow: true }) })
+    const v = engine.judge(SWARM, T0, COLD)
+    assert.equal(v.action, 'allow')
+    assert.equal(v.decision!.action, 'mask')
+    assert.equal(v.decision!.shadow, true)
+  })
+
+  it('lengthens the decision for an identity that comes back cold after it lapsed', () => {
+    const engine = createEngine({ policy: policy() })
+    const first = engine.judge(SWARM, T0, COLD).decision!
+    engine.observe(event({ timeMs: T0, principals: SWARM, referer: false, exposures: [rec(1)] }))
+    const back = first.expiresAtMs + MINUTE
+    const again = engine.judge(SWARM, back, COLD).decision!
+    assert.equal(again.action, 'mask')
+    assert.ok(
+      again.expiresAtMs - back > first.expiresAtMs - first.timeMs,
+      `${again.expiresAtMs - back} vs ${first.expiresAtMs - first.timeMs}`,
+    )
+  })
+})

@@ -120,8 +120,7 @@ const SHORT: ScenarioParams = {
 // A measurement of the engine's default policy, not of the lab: while the policy misses targets
 // (see docs/lab.md, "Results") these run as `todo`, printing every miss without failing the
 // suite. Set MISSES to '' once the policy meets them and the test becomes a gate.
-const MISSES: string =
-  'default policy misses A3 leakage (1.1-1.5x here: the first response to each new swarm address); docs/lab.md#results'
+const MISSES: string = ''
 
 describe('targets with the default policy across seeds (a measurement)', () => {
   const setup = loadLabSetup(undefined, { HARVESTGUARD_SECRET: 'lab-test-secret-0123456789abcdef' })
