@@ -9,6 +9,7 @@ import type { Exposure } from '../core/index.ts'
 import type { Principal } from '../core/index.ts'
 import { latin1, type ResolvedLine } from './event-builder.ts'
 import type { ParsedLine } from './parsed-line.ts'
+import type { ScratchEvent } from './scratch-event.ts'
 
 /** A client (with its principals) first seen in this batch. */
 export interface ClientDelta {
@@ -292,7 +293,7 @@ export class CompactDecoder {
   #routes: RouteDelta[] = []
   #exposures: (readonly Exposure[])[] = []
 
-  decode(b: CompactBatch): Event[] {
+  #apply(b: CompactBatch): void {
     for (const c of b.clients) this.#clients[c.id] = c
     if (b.reset) {
       this.#routes = []
@@ -306,6 +307,40 @@ export class CompactDecoder {
         list.push({ subject: x.subjects[j] as number, fields: x.fields[j] as number })
       this.#exposures[x.ids[k] as number] = list
     }
+  }
+
+  /**
+   * Calls `visit` for each line of the batch with `out` overwritten: no Event and no path string
+   * per line (the path is decoded only if read, before the next line).
+   */
+  each(b: CompactBatch, out: ScratchEvent, visit: (event: Event) => void): void {
+    this.#apply(b)
+    const clients = this.#clients
+    const routes = this.#routes
+    const exposures = this.#exposures
+    const paths = b.pathBytes
+    const starts = b.pathStart
+    const { time, status, bytes, routeId, clientId, exposureId, ordinal } = b
+    for (let i = 0; i < b.n; i++) {
+      const route = routes[routeId[i] as number] as RouteDelta
+      const c = clients[clientId[i] as number] as ClientDelta
+      out.timeMs = time[i] as number
+      out.method = route.method
+      out.route = route.route
+      out.setPath(undefined, paths, starts[i] as number, starts[i + 1] as number)
+      out.status = status[i] as number
+      out.bytes = bytes[i] as number
+      out.resource = route.resource
+      out.principals = c.principals
+      out.exposures = exposures[exposureId[i] as number] as readonly Exposure[]
+      out.client = c.client
+      out.ordinal = ordinal[i] as number
+      visit(out)
+    }
+  }
+
+  decode(b: CompactBatch): Event[] {
+    this.#apply(b)
     const out: Event[] = []
     const clients = this.#clients
     const routes = this.#routes

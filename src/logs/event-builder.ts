@@ -15,6 +15,7 @@ import type { Principal } from '../core/index.ts'
 import { pathExposures, type Catalogue } from '../core/index.ts'
 import { ByteInterner } from './byte-interner.ts'
 import type { ParsedLine } from './parsed-line.ts'
+import type { ScratchEvent } from './scratch-event.ts'
 
 /** What the combined `$remote_user` field holds. */
 export const USER_FIELD_KINDS = ['ignore', 'account', 'key', 'auto'] as const
@@ -156,6 +157,8 @@ export interface ResolvedLine {
 /** Builds an Event from a parsed line; reuse one builder for a whole analysis (its caches). */
 export interface EventBuilder {
   build(line: ParsedLine): Event
+  /** Overwrites `out` with the line's Event (no allocation once the caches are warm). */
+  fill(line: ParsedLine, out: ScratchEvent): void
   /** Resolves a line without building the Event (one scratch object, overwritten per call). */
   resolve(line: ParsedLine): ResolvedLine
 }
@@ -368,6 +371,20 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
 
   return {
     resolve,
+    fill(line: ParsedLine, out: ScratchEvent): void {
+      const r = resolve(line)
+      out.timeMs = line.timeMs
+      out.method = r.method
+      out.route = r.route
+      out.setPath(r.path, line.buf, line.targetStart, line.targetEnd)
+      out.status = line.status
+      out.bytes = line.bytes
+      out.resource = r.resource
+      out.principals = r.principals
+      out.exposures = r.exposures
+      out.client = r.client
+      out.ordinal = r.ordinal
+    },
     build(line: ParsedLine): Event {
       const r = resolve(line)
       return {

@@ -46,6 +46,10 @@ export { CompactDecoder, CompactEncoder, type CompactBatch } from './compact.ts'
 export {
   LOG_WORKER_FAILED,
   openParallelLogSource,
+  type ParallelLogSource,
   type ParallelLogSourceOptions,
 } from './parallel.ts'
 export { eventSink, fileBatches, type LineSink } from './source.ts'
+export type { LineTap } from './parse-worker.ts'
+export { ScratchEvent } from './scratch-event.ts'
+export { visitSink } from './source.ts'

@@ -10,7 +10,8 @@ import type { RouteSpec } from '../core/index.ts'
 import { HarvestGuardError } from '../core/index.ts'
 import type { Event } from '../core/index.ts'
 import type { KeyerAlgorithm } from '../keyer/index.ts'
-import { CompactDecoder } from './compact.ts'
+import { CompactDecoder, type CompactBatch } from './compact.ts'
+import { ScratchEvent } from './scratch-event.ts'
 import type { ParseWorkerData, ParseWorkerMessage } from './parse-worker.ts'
 import { expandFiles, type LogSource, type LogSourceOptions, type LogStats } from './source.ts'
 
@@ -22,13 +23,24 @@ export interface ParallelLogSourceOptions extends Omit<LogSourceOptions, 'keyer'
   readonly algorithm?: KeyerAlgorithm | undefined
   /** The route catalogue as configured (compiled again in the worker). */
   readonly routes: readonly RouteSpec[]
+  /**
+   * URL of a module exporting `createTap()` (a `LineTap`, see parse-worker.ts): the worker feeds it every
+   * line, and its result is {@link ParallelLogSource.tapResult} once the source is read.
+   */
+  readonly tap?: string | undefined
+}
+
+/** A LogSource read by a worker thread. */
+export interface ParallelLogSource extends LogSource {
+  /** The tap's result, once every line was read (undefined before, or without a tap). */
+  readonly tapResult: unknown
 }
 
 /** Code raised when the parse worker fails. */
 export const LOG_WORKER_FAILED = 'HG_LOG_WORKER_FAILED'
 
 /** Opens access logs read by a worker thread; Events are rebuilt here. */
-export function openParallelLogSource(options: ParallelLogSourceOptions): LogSource {
+export function openParallelLogSource(options: ParallelLogSourceOptions): ParallelLogSource {
   const stats: LogStats = {
     files: [],
     formats: {},
@@ -43,14 +55,15 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): LogSou
     lastTimeMs: NaN,
   }
   let started = false
+  let tapResult: unknown
 
-  async function* batches(): AsyncGenerator<Event[]> {
+  async function* compactBatches(): AsyncGenerator<CompactBatch> {
     if (started) throw new Error('a LogSource can be read once')
     started = true
     const files = await expandFiles(options.files)
     const control = new SharedArrayBuffer(8)
     const counters = new Int32Array(control)
-    const { secret, algorithm, routes, signal, keyPattern, ...rest } = options
+    const { secret, algorithm, routes, signal, keyPattern, tap, ...rest } = options
     const data: ParseWorkerData = {
       files,
       options: rest,
@@ -62,6 +75,7 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): LogSou
       secret,
       algorithm: algorithm ?? 'siphash-2-4',
       control,
+      tap,
     }
     const worker = new Worker(new URL('./parse-worker.ts', import.meta.url), { workerData: data })
     const queue: ParseWorkerMessage[] = []
@@ -86,7 +100,6 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): LogSou
       wake?.()
     }
     signal?.addEventListener('abort', onAbort, { once: true })
-    const decoder = new CompactDecoder()
     try {
       for (;;) {
         const m = queue.shift()
@@ -97,17 +110,25 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): LogSou
               `log reader thread failed: ${failure.message}`,
               { cause: failure },
             )
-          if (exited || signal?.aborted === true) return
+          if (exited) return
           await new Promise<void>((resolve) => (wake = resolve))
           wake = undefined
           continue
         }
         if (m.type === 'error') throw new HarvestGuardError(m.code ?? LOG_WORKER_FAILED, m.message)
-        Object.assign(stats, m.stats)
-        if (m.type === 'done') return
+        // once aborted, batches still in flight are dropped (their lines were not judged) and
+        // the worker's 'done' brings the tap's result
+        const stopped = signal?.aborted === true
+        if (m.type === 'done') {
+          if (!stopped) Object.assign(stats, m.stats)
+          tapResult = m.tap
+          return
+        }
         Atomics.sub(counters, 0, 1)
         Atomics.notify(counters, 0)
-        yield decoder.decode(m.batch)
+        if (stopped) continue
+        Object.assign(stats, m.stats)
+        yield m.batch
       }
     } finally {
       signal?.removeEventListener('abort', onAbort)
@@ -117,9 +138,30 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): LogSou
     }
   }
 
+  async function* batches(): AsyncGenerator<Event[]> {
+    const decoder = new CompactDecoder()
+    for await (const b of compactBatches()) yield decoder.decode(b)
+  }
+
+  async function forEach(
+    visit: (event: Event) => void,
+    onChunk?: (() => void) | undefined,
+  ): Promise<void> {
+    const decoder = new CompactDecoder()
+    const scratch = new ScratchEvent()
+    for await (const b of compactBatches()) {
+      decoder.each(b, scratch, visit)
+      onChunk?.()
+    }
+  }
+
   return {
     stats,
     batches,
+    forEach,
+    get tapResult() {
+      return tapResult
+    },
     async *[Symbol.asyncIterator]() {
       for await (const batch of batches()) yield* batch
     },

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { compileCatalogue, type RouteSpec } from '../core/index.ts'
+import type { Exposure, Principal } from '../core/index.ts'
 import { createKeyer, type KeyerAlgorithm } from '../keyer/index.ts'
 import { CompactEncoder, transferList, type CompactBatch } from './compact.ts'
 import { createEventBuilder } from './event-builder.ts'
@@ -26,12 +27,23 @@ export interface ParseWorkerData {
   readonly algorithm: KeyerAlgorithm
   /** Int32 counters: [0] batches in flight, [1] stop requested. */
   readonly control: SharedArrayBuffer
+  /** URL of a module whose `createTap()` returns a {@link LineTap} fed every line here. */
+  readonly tap: string | undefined
+}
+
+/**
+ * Work done next to the parser on every line, with a result handed over at the end (the
+ * report's per-identity totals: see src/report/identity-tap.ts).
+ */
+export interface LineTap {
+  add(principals: readonly Principal[], timeMs: number, exposures: readonly Exposure[]): void
+  finish(): { value: unknown; transfer: ArrayBuffer[] }
 }
 
 /** Messages from the worker. */
 export type ParseWorkerMessage =
   | { readonly type: 'batch'; readonly batch: CompactBatch; readonly stats: LogStats }
-  | { readonly type: 'done'; readonly stats: LogStats }
+  | { readonly type: 'done'; readonly stats: LogStats; readonly tap: unknown }
   | { readonly type: 'error'; readonly message: string; readonly code: string | undefined }
 
 const MAX_INFLIGHT = 3
@@ -56,9 +68,15 @@ async function main(): Promise<void> {
   }
   const builder = createEventBuilder(options)
   const encoder = new CompactEncoder()
+  const tap =
+    data.tap === undefined
+      ? undefined
+      : ((await import(data.tap)) as { createTap(): LineTap }).createTap()
   const sink: LineSink<CompactBatch> = {
     add(line) {
-      encoder.add(line, builder.resolve(line))
+      const r = builder.resolve(line)
+      encoder.add(line, r)
+      tap?.add(r.principals, line.timeMs, r.exposures)
       return line.timeMs
     },
     take() {
@@ -93,7 +111,7 @@ async function main(): Promise<void> {
     stats.bytesRead = r
     stats.totalBytes = t
   }
-  for (const [i, file] of data.files.entries()) {
+  files: for (const [i, file] of data.files.entries()) {
     const it = fileBatches(
       file,
       progresses[i] as InputProgress,
@@ -104,11 +122,11 @@ async function main(): Promise<void> {
       sync,
     )
     for await (const batch of it) {
-      if (Atomics.load(control, 1) !== 0) return
+      if (Atomics.load(control, 1) !== 0) break files
       // wait while the main thread is behind (blocking a worker thread is what it is for)
       while (Atomics.load(control, 0) >= MAX_INFLIGHT) {
         Atomics.wait(control, 0, Atomics.load(control, 0), 100)
-        if (Atomics.load(control, 1) !== 0) return
+        if (Atomics.load(control, 1) !== 0) break files
       }
       Atomics.add(control, 0, 1)
       const msg: ParseWorkerMessage = {
@@ -120,8 +138,10 @@ async function main(): Promise<void> {
       port.postMessage(msg, transferList(batch))
     }
   }
-  const done: ParseWorkerMessage = { type: 'done', stats }
-  port.postMessage(done)
+  const result = tap?.finish()
+  const done: ParseWorkerMessage = { type: 'done', stats, tap: result?.value }
+  // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker port, not a window
+  port.postMessage(done, result?.transfer ?? [])
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,7 @@ import { resolveFormat, type FormatOptions, type ResolvedFormat } from './format
 import { createEventBuilder, type EventBuilder, type EventBuilderOptions } from './event-builder.ts'
 import { ParsedLine } from './parsed-line.ts'
 import { readInput, type InputProgress } from './read.ts'
+import { ScratchEvent } from './scratch-event.ts'
 
 /** Orders of reading several files. */
 export const LOG_ORDERS = ['merge', 'sequential'] as const
@@ -76,6 +77,13 @@ export interface LogSource extends AsyncIterable<Event> {
   readonly stats: LogStats
   /** The Events in batches (each batch in time order when merging). */
   batches(): AsyncIterable<Event[]>
+  /**
+   * Calls `visit` for every Event in order, then `onChunk` after each chunk read (progress,
+   * abort checks). The Event passed may be one reused object, valid only during the call: one
+   * file (or one worker thread's output) is streamed without an Event allocated per line.
+   * A source is read once: either this or `batches()`.
+   */
+  forEach(visit: (event: Event) => void, onChunk?: (() => void) | undefined): Promise<void>
 }
 
 /** Expands globs (files are kept as given when they have no wildcard) and drops duplicates. */
@@ -117,7 +125,7 @@ export function openLogSource(options: LogSourceOptions): LogSource {
   const maxSamples = options.malformedSamples ?? 5
   let started = false
 
-  async function* batches(): AsyncGenerator<Event[]> {
+  async function start(): Promise<{ files: string[]; progresses: InputProgress[] }> {
     if (started) throw new Error('a LogSource can be read once')
     started = true
     const files = await expandFiles(options.files)
@@ -127,7 +135,11 @@ export function openLogSource(options: LogSourceOptions): LogSource {
       totalBytes: 0,
       error: undefined,
     }))
-    const sync = (): void => {
+    return { files, progresses }
+  }
+
+  function syncOf(progresses: readonly InputProgress[]): () => void {
+    return () => {
       let r = 0
       let t = 0
       for (const p of progresses) {
@@ -137,6 +149,13 @@ export function openLogSource(options: LogSourceOptions): LogSource {
       stats.bytesRead = r
       stats.totalBytes = t
     }
+  }
+
+  async function* eventBatches(
+    files: readonly string[],
+    progresses: readonly InputProgress[],
+  ): AsyncGenerator<Event[]> {
+    const sync = syncOf(progresses)
     const perFile = files.map((f, i) =>
       fileBatches(
         f,
@@ -156,9 +175,41 @@ export function openLogSource(options: LogSourceOptions): LogSource {
     }
   }
 
+  async function* batches(): AsyncGenerator<Event[]> {
+    const { files, progresses } = await start()
+    yield* eventBatches(files, progresses)
+  }
+
+  async function forEach(
+    visit: (event: Event) => void,
+    onChunk?: (() => void) | undefined,
+  ): Promise<void> {
+    const { files, progresses } = await start()
+    if (files.length !== 1) {
+      // several files: merged by time, or ordered by their first line; both look ahead, so
+      // they build Events
+      for await (const batch of eventBatches(files, progresses)) {
+        for (let i = 0; i < batch.length; i++) visit(batch[i] as Event)
+        onChunk?.()
+      }
+      return
+    }
+    const it = fileBatches(
+      files[0] as string,
+      progresses[0] as InputProgress,
+      visitSink(builder, visit),
+      options,
+      stats,
+      maxSamples,
+      syncOf(progresses),
+    )
+    for await (const lines of it) if (lines > 0) onChunk?.()
+  }
+
   return {
     stats,
     batches,
+    forEach,
     async *[Symbol.asyncIterator]() {
       for await (const batch of batches()) yield* batch
     },
@@ -186,6 +237,29 @@ export function eventSink(builder: EventBuilder): LineSink<Event[]> {
       if (out.length === 0) return undefined
       const b = out
       out = []
+      return b
+    },
+  }
+}
+
+/**
+ * A sink that hands each line's Event to `visit` at once, in one reused {@link ScratchEvent};
+ * its batches are line counts (one per chunk read).
+ */
+export function visitSink(builder: EventBuilder, visit: (event: Event) => void): LineSink<number> {
+  const scratch = new ScratchEvent()
+  let n = 0
+  return {
+    add(line) {
+      builder.fill(line, scratch)
+      n++
+      visit(scratch)
+      return line.timeMs
+    },
+    take() {
+      if (n === 0) return undefined
+      const b = n
+      n = 0
       return b
     },
   }

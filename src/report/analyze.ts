@@ -16,10 +16,19 @@ export interface ObservingEngine {
 
 /** Options of {@link analyzeEvents}. */
 export interface AnalyzeEventsOptions extends CollectorOptions {
-  readonly batches: AsyncIterable<readonly Event[]>
+  /** The events in batches; or `forEach` (a log source's streaming visit, preferred). */
+  readonly batches?: AsyncIterable<readonly Event[]> | undefined
+  /** Visits every event (possibly one reused object), then calls `onChunk` now and then. */
+  readonly forEach?:
+    ((visit: (event: Event) => void, onChunk?: () => void) => Promise<void>) | undefined
   readonly engine: ObservingEngine
   /** Decisions are also recorded here, as the inline guard would. */
   readonly journal?: Journal | undefined
+  /**
+   * Account events into the report's identities here. False when the log reader thread does
+   * it (`identity-tap.ts`); the caller then hands its table to the collector. @default true
+   */
+  readonly countEvents?: boolean | undefined
   /** Called after each batch (progress display). */
   readonly onBatch?: ((events: number) => void) | undefined
   readonly signal?: AbortSignal | undefined
@@ -43,15 +52,33 @@ export async function analyzeEvents(options: AnalyzeEventsOptions): Promise<Anal
     journal?.recordDecision(d)
   })
   let events = 0
-  for await (const batch of options.batches) {
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i] as Event
-      engine.observe(e)
-      collector.addEvent(e)
+  const count = options.countEvents ?? true
+  if (options.forEach !== undefined) {
+    // the abort signal stops the source itself (it is passed to the reader)
+    await options.forEach(
+      count
+        ? (e) => {
+            engine.observe(e)
+            collector.addEvent(e)
+            events++
+          }
+        : (e) => {
+            engine.observe(e)
+            events++
+          },
+      () => options.onBatch?.(events),
+    )
+  } else if (options.batches !== undefined) {
+    for await (const batch of options.batches) {
+      for (let i = 0; i < batch.length; i++) {
+        const e = batch[i] as Event
+        engine.observe(e)
+        if (count) collector.addEvent(e)
+      }
+      events += batch.length
+      options.onBatch?.(events)
+      if (options.signal?.aborted) break
     }
-    events += batch.length
-    options.onBatch?.(events)
-    if (options.signal?.aborted) break
   }
   if (journal !== undefined) await journal.flush()
   return { collector, events, decisions }

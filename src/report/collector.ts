@@ -8,6 +8,7 @@ import { actionRank, type Action, type Decision, type Reading } from '../core/in
 import type { Event } from '../core/index.ts'
 import type { FieldClass } from '../core/index.ts'
 import type { Principal } from '../core/index.ts'
+import { IdentityTable, type Identity } from './identities.ts'
 import { RecordCounter } from './record-counter.ts'
 
 /** What an actor is judged to be. */
@@ -25,21 +26,6 @@ export interface CollectorOptions {
    * @default 'mask'
    */
   readonly suspectAt?: Action | undefined
-}
-
-interface Identity {
-  readonly key: string
-  readonly ip: Principal
-  readonly user: Principal | undefined
-  readonly others: Set<Principal>
-  requests: number
-  firstMs: number
-  lastMs: number
-  readonly records: RecordCounter
-  /** [timeMs, cumulative distinct records] at growth steps of ~5%. */
-  readonly series: number[]
-  nextMark: number
-  sinceCheck: number
 }
 
 interface ActorDecisions {
@@ -70,13 +56,11 @@ export interface ActorReport {
 
 /** Accumulates events and decisions; {@link ReportCollector.actors} builds the actor list. */
 export class ReportCollector {
-  readonly #identities = new Map<string, Identity>()
+  #identities = new IdentityTable()
   readonly #actorOf = new Map<Principal, string>()
   readonly #decisions = new Map<string, ActorDecisions>()
   readonly #harvesterRank: number
   readonly #suspectRank: number
-  #lastPrincipals: readonly Principal[] | undefined
-  #lastIdentity: Identity | undefined
 
   constructor(options: CollectorOptions = {}) {
     this.#harvesterRank = actionRank(options.harvesterAt ?? 'throttle')
@@ -90,62 +74,15 @@ export class ReportCollector {
 
   /** Accounts one event. */
   addEvent(event: Event): void {
-    let id: Identity
-    if (event.principals === this.#lastPrincipals) id = this.#lastIdentity as Identity
-    else {
-      id = this.#identity(event.principals)
-      this.#lastPrincipals = event.principals
-      this.#lastIdentity = id
-    }
-    id.requests++
-    const t = event.timeMs
-    if (t < id.firstMs) id.firstMs = t
-    if (t > id.lastMs) id.lastMs = t
-    const exposures = event.exposures
-    if (exposures.length === 0) return
-    const records = id.records
-    for (let i = 0; i < exposures.length; i++) {
-      const e = exposures[i] as Event['exposures'][number]
-      records.add(e.subject, e.fields)
-    }
-    // the sketch estimate costs a pass over its registers: look at it every 256 events only
-    if (records.exact || ++id.sinceCheck >= 256) {
-      id.sinceCheck = 0
-      const n = records.total
-      if (n >= id.nextMark) {
-        id.series.push(t, n)
-        id.nextMark = Math.max(n + 1, Math.ceil(n * 1.05))
-      }
-    }
+    this.#identities.addEvent(event)
   }
 
-  #identity(principals: readonly Principal[]): Identity {
-    let ip: Principal = ''
-    let user: Principal | undefined
-    for (const p of principals) {
-      if (p.startsWith('ip:')) ip = p
-      else if (p.startsWith('account:') || p.startsWith('key:')) user = p
-    }
-    const key = user === undefined ? ip : `${ip}|${user}`
-    let id = this.#identities.get(key)
-    if (id === undefined) {
-      id = {
-        key,
-        ip,
-        user,
-        others: new Set(),
-        requests: 0,
-        firstMs: Infinity,
-        lastMs: -Infinity,
-        records: new RecordCounter(),
-        series: [],
-        nextMark: 1,
-        sinceCheck: 0,
-      }
-      this.#identities.set(key, id)
-    }
-    for (const p of principals) if (p !== ip && p !== user) id.others.add(p)
-    return id
+  /**
+   * Uses identities accounted elsewhere (the log reader thread) instead of those from
+   * {@link addEvent}.
+   */
+  useIdentities(table: IdentityTable): void {
+    this.#identities = table
   }
 
   /** Records one engine decision. */

@@ -26,3 +26,6 @@ export {
 } from './json.ts'
 export { EXACT_LIMIT, RecordCounter } from './record-counter.ts'
 export { formatTerminalReport } from './terminal.ts'
+export { IdentityTable, type Identity, type IdentityWire } from './identities.ts'
+export { IDENTITY_TAP_URL } from './identity-tap.ts'
+export type { RecordCounterWire } from './record-counter.ts'

@@ -10,21 +10,15 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { runAnalyze } from '../../src/cli/commands/analyze.ts'
 import { loadLabSetup, SHOP_CONFIG_PATH, writeScenarioLogs } from '../../src/lab/index.ts'
-import { scoreAgainstTruth, type LabTruth } from './support/lab-truth.ts'
+import {
+  LAB_TRUTH_CASES,
+  LAB_TRUTH_ENV,
+  scoreAgainstTruth,
+  type LabTruth,
+} from './support/lab-truth.ts'
 
-const env = { HARVESTGUARD_SECRET: 'lab-truth-test-secret-0123456789' }
-const SMALL = {
-  b1: { actors: 300 },
-  b2: { actors: 5 },
-  b3: { actors: 40 },
-  b4: { desks: 2 },
-  b5: { actors: 1 },
-  b6: { nats: 1, usersPerNat: 40 },
-}
-const CASES = [
-  { scenario: 'everything', days: 1, params: { ...SMALL, a1: {}, a2: {}, a3: {}, a4: {}, a5: {} } },
-  { scenario: 'taobao-2020', days: 2, params: { ...SMALL, a1: {} } },
-] as const
+const env = LAB_TRUTH_ENV
+const CASES = LAB_TRUTH_CASES
 const SEEDS = [1, 2, 3]
 // Six lab runs through the whole engine take minutes on a 2-core machine: opt in.
 const skip =

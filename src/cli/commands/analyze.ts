@@ -35,7 +35,10 @@ import {
   analyzeEvents,
   buildJsonReport,
   formatTerminalReport,
+  IDENTITY_TAP_URL,
+  IdentityTable,
   renderHtmlReport,
+  type IdentityWire,
   type ActorReport,
   type AnalysisSummary,
   type AnalyzeJson,
@@ -146,13 +149,17 @@ export async function runAnalyze(
     options.follow !== true &&
     (files.length === 1 || options.order === 'sequential') &&
     !files.some((f) => f === '-' || /[*?[{]/.test(f))
-  const source = parallel
+  // with two threads the reader thread also keeps the report's per-identity totals (the
+  // identity tap), so this thread only runs the engine
+  const parallelSource = parallel
     ? openParallelLogSource({
         ...common,
         secret: config.secret.reveal(),
         routes: config.routes as Parameters<typeof compileCatalogue>[0],
+        tap: IDENTITY_TAP_URL,
       })
-    : openLogSource({ ...common, keyer, catalogue })
+    : undefined
+  const source = parallelSource ?? openLogSource({ ...common, keyer, catalogue })
   const policy = compilePolicy(config.policy as Parameters<typeof compilePolicy>[0])
   // the configured store (memory, or Redis to judge a replay on the fleet's shared view)
   const created = createStore(config.store, { policy, onStoreError: config.onStoreError })
@@ -169,7 +176,8 @@ export async function runAnalyze(
   const progressOut = options.progressOut ?? ((t: string) => process.stderr.write(t))
   let lastDraw = 0
   const result = await analyzeEvents({
-    batches: source.batches(),
+    forEach: source.forEach,
+    countEvents: parallelSource === undefined,
     engine,
     journal,
     harvesterAt: options.harvesterAt,
@@ -205,6 +213,10 @@ export async function runAnalyze(
     issues: s.issues,
     decisions: result.decisions,
   }
+  if (parallelSource !== undefined)
+    result.collector.useIdentities(
+      IdentityTable.fromWire((parallelSource.tapResult ?? []) as IdentityWire[]),
+    )
   const actors = result.collector.actors()
   const json = buildJsonReport(summary, actors, { benignLimit: options.benignLimit })
   const terminal = formatTerminalReport(summary, actors, options.top ?? 10)

@@ -106,3 +106,22 @@ export function scoreAgainstTruth(report: AnalyzeJson, truth: LabTruth, keyer: K
   }
   return { adversaries, benign, benignHarvester, benignSuspect }
 }
+
+/** The config secret of the lab-truth runs. */
+export const LAB_TRUTH_ENV = { HARVESTGUARD_SECRET: 'lab-truth-test-secret-0123456789' }
+const SMALL = {
+  b1: { actors: 300 },
+  b2: { actors: 5 },
+  b3: { actors: 40 },
+  b4: { desks: 2 },
+  b5: { actors: 1 },
+  b6: { nats: 1, usersPerNat: 40 },
+}
+/**
+ * The lab logs of the done-when check, shrunk (fewer benign actors, fewer days) to keep it to
+ * minutes; the benchmark runs the big ones.
+ */
+export const LAB_TRUTH_CASES = [
+  { scenario: 'everything', days: 1, params: { ...SMALL, a1: {}, a2: {}, a3: {}, a4: {}, a5: {} } },
+  { scenario: 'taobao-2020', days: 2, params: { ...SMALL, a1: {} } },
+] as const

@@ -1,0 +1,70 @@
+// Prints the lab ground-truth score of `analyze` per scenario and seed (what
+// test/logs/lab-truth.test.ts asserts, with the details): for each adversary, its addresses,
+// accounts and keys in harvester actors; benign actors flagged harvester or suspect.
+//
+//   npx node test/logs/support/lab-truth-run.ts [everything|taobao-2020 ...] [--seeds 1,2,3]
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runAnalyze } from '../../../src/cli/commands/analyze.ts'
+import { loadLabSetup, SHOP_CONFIG_PATH, writeScenarioLogs } from '../../../src/lab/index.ts'
+import { LAB_TRUTH_CASES, LAB_TRUTH_ENV, scoreAgainstTruth, type LabTruth } from './lab-truth.ts'
+
+const args = process.argv.slice(2)
+const seedsAt = args.indexOf('--seeds')
+const seeds = seedsAt >= 0 ? (args[seedsAt + 1] ?? '1').split(',').map(Number) : [1, 2, 3]
+const names = args.filter((a, i) => !a.startsWith('--') && (seedsAt < 0 || i !== seedsAt + 1))
+const cases = LAB_TRUTH_CASES.filter((c) => names.length === 0 || names.includes(c.scenario))
+const dir = await mkdtemp(join(tmpdir(), 'hg-lab-truth-'))
+try {
+  for (const c of cases)
+    for (const seed of seeds) {
+      const setup = loadLabSetup(SHOP_CONFIG_PATH, LAB_TRUTH_ENV)
+      const out = join(dir, `${c.scenario}-${seed}.log`)
+      const truthFile = join(dir, `${c.scenario}-${seed}.truth.json`)
+      const w = await writeScenarioLogs({
+        scenario: c.scenario,
+        seed,
+        days: c.days,
+        users: 20_000,
+        params: c.params as never,
+        out,
+        truth: truthFile,
+        catalogue: setup.catalogue,
+        keyer: setup.keyer,
+      })
+      const t0 = performance.now()
+      const result = await runAnalyze([out], {
+        config: SHOP_CONFIG_PATH,
+        env: LAB_TRUTH_ENV,
+        user: 'auto',
+        quiet: true,
+        progress: false,
+        benignLimit: 0,
+      })
+      const s = (performance.now() - t0) / 1000
+      const truth = JSON.parse(await readFile(truthFile, 'utf8')) as LabTruth
+      const score = scoreAgainstTruth(result.json, truth, setup.keyer)
+      const profileOf = new Map(truth.actors.map((a) => [a.id, a.profile]))
+      const byProfile = (ids: readonly string[]): string => {
+        const m = new Map<string, number>()
+        for (const id of ids) {
+          const p = profileOf.get(id) ?? '?'
+          m.set(p, (m.get(p) ?? 0) + 1)
+        }
+        return [...m].map(([p, n]) => `${p} ${n}`).join(', ') || '-'
+      }
+      console.log(
+        `## ${c.scenario} seed ${seed}: ${w.lines} lines, analyze ${s.toFixed(1)} s, ${result.summary.decisions} decisions`,
+      )
+      for (const a of score.adversaries)
+        console.log(
+          `  ${a.ok ? 'ok  ' : 'MISS'} ${a.id} (${a.profile}): ip ${a.ips[0]}/${a.ips[1]}, account ${a.accounts[0]}/${a.accounts[1]}, key ${a.keys[0]}/${a.keys[1]}`,
+        )
+      console.log(
+        `  benign ${score.benign}: harvester ${score.benignHarvester.length} (${byProfile(score.benignHarvester)}), suspect ${score.benignSuspect.length} (${byProfile(score.benignSuspect)})`,
+      )
+    }
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
