@@ -159,7 +159,7 @@ export interface ResponseOutcome {
   readonly contentType: string | undefined
   /** Captured body (still encoded) when the plan inspected it and it fit under the cap. */
   readonly body?: Buffer | undefined
-  readonly plan?: BodyPlan
+  readonly plan?: BodyPlan | undefined
   /** Parsed JSON body, when the framework had it before serialisation (Fastify). */
   readonly json?: unknown
   /** Whether the body went out masked. */

@@ -82,12 +82,13 @@ export function watchResponse(res: ServerResponse, gate: Gate, capBytes: number)
   const account = (body: Buffer | undefined, masked: boolean): void => {
     if (finished) return
     finished = true
-    gate.finish({
+    // After the body went to the socket: accounting adds nothing to the response's latency.
+    gate.finishSoon({
       status: res.statusCode,
       bytes,
       contentType: res.getHeader('content-type') as string | undefined,
       body,
-      ...(plan === undefined ? {} : { plan }),
+      plan,
       masked,
     })
   }

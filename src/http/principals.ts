@@ -6,8 +6,15 @@
  */
 import { type Client, digestHex, type Keyer, type Principal } from '../core/index.ts'
 import { computeAnomalies, createAutomationTest } from './anomalies.ts'
-import { type ForwardedHeader, resolveClientAddress } from './client-address.ts'
-import { type CidrMatcher, type IpWords, createCidrMatcher, subnetOf } from './ip.ts'
+import { type ClientAddress, type ForwardedHeader, resolveClientAddress } from './client-address.ts'
+import {
+  type CidrMatcher,
+  type IpWords,
+  createCidrMatcher,
+  formatIp,
+  parseIp,
+  subnetOf,
+} from './ip.ts'
 import { type HeaderMap, type RequestFacts, cookieValue, headerValue } from './request.ts'
 
 /**
@@ -129,6 +136,33 @@ export function createPrincipalExtractor(options: PrincipalOptions): PrincipalEx
   const digest = (ns: string, value: string): string => digestHex(keyer.digest(ns, value))
   const deviceCacheSize = options.userAgentCacheSize ?? 4096
   const devices = new Map<string, string>()
+  // Per TCP peer address (a keep-alive connection sends many requests): parsed address, its
+  // principals and whether it is a trusted proxy, so each request skips parsing and formatting.
+  interface Peer {
+    readonly address: ClientAddress
+    readonly ip: Principal
+    readonly net: Principal | undefined
+    readonly trusted: boolean
+  }
+  const peers = new Map<string, Peer>()
+  // Raw header name (any case) -> its part of the device's header order ('' when volatile).
+  const headerParts = new Map<string, string>()
+  const peerOf = (remoteAddress: string): Peer => {
+    let peer = peers.get(remoteAddress)
+    if (peer === undefined) {
+      const words = parseIp(remoteAddress)
+      const ip = words === undefined ? remoteAddress : formatIp(words)
+      peer = {
+        address: { ip, words },
+        ip: `ip:${ip}`,
+        net: words === undefined ? undefined : `net:${subnetOf(words)}`,
+        trusted: words !== undefined && trusted.size > 0 && trusted.has(words),
+      }
+      if (peers.size >= deviceCacheSize) peers.delete(peers.keys().next().value as string)
+      peers.set(remoteAddress, peer)
+    }
+    return peer
+  }
 
   const resolveAccount = (headers: HeaderMap): string | undefined => {
     if (account === undefined) return undefined
@@ -151,14 +185,18 @@ export function createPrincipalExtractor(options: PrincipalOptions): PrincipalEx
 
   return (request) => {
     const headers = request.headers
-    const address = resolveClientAddress(
-      request.remoteAddress,
-      headers[forwarded],
-      forwarded,
-      trusted,
-    )
-    const principals: Principal[] = [`ip:${address.ip}`]
-    if (address.words !== undefined) principals.push(`net:${subnetOf(address.words)}`)
+    const peer = peerOf(request.remoteAddress)
+    let address = peer.address
+    const principals: Principal[] = []
+    if (!peer.trusted) {
+      principals.push(peer.ip)
+      if (peer.net !== undefined) principals.push(peer.net)
+    } else {
+      // A trusted proxy speaks for the client: walk its forwarding header.
+      address = resolveClientAddress(request.remoteAddress, headers[forwarded], forwarded, trusted)
+      principals.push(`ip:${address.ip}`)
+      if (address.words !== undefined) principals.push(`net:${subnetOf(address.words)}`)
+    }
 
     const accountId = resolveAccount(headers)
     if (accountId !== undefined) principals.push(`account:${digest('account', accountId)}`)
@@ -182,9 +220,16 @@ export function createPrincipalExtractor(options: PrincipalOptions): PrincipalEx
     const ua = headerValue(headers, 'user-agent') ?? ''
     const names = request.rawHeaderNames ?? Object.keys(headers)
     let order = ''
-    for (const n of names) {
-      const lower = n.toLowerCase()
-      if (STABLE_HEADERS.has(lower)) order += `${lower},`
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i]!
+      let part = headerParts.get(n)
+      if (part === undefined) {
+        const lower = n.toLowerCase()
+        part = STABLE_HEADERS.has(lower) ? `${lower},` : ''
+        // Header names are few (a name per header a client sends): bounded anyway.
+        if (headerParts.size < 1024) headerParts.set(n, part)
+      }
+      order += part
     }
     const device =
       `${order}|${ua}|${headerValue(headers, 'accept-language') ?? ''}|` +

@@ -91,15 +91,8 @@ function plugin(
         }
       }
     }
-    gate.finish({
-      status: reply.statusCode,
-      bytes,
-      contentType,
-      body,
-      ...(plan === undefined ? {} : { plan }),
-      json,
-      masked,
-    })
+    // Accounted after the response is written (in the same event-loop turn), not before.
+    gate.finishSoon({ status: reply.statusCode, bytes, contentType, body, plan, json, masked })
     next(null, out)
   })
   done()

@@ -103,14 +103,19 @@ export function harvestGuard(options: HonoGuardOptions): MiddlewareHandler {
       res.headers.get('content-encoding') ?? undefined,
       length === null ? undefined : Number(length),
     )
+    // Accounting waits until the response has been handed back (finishSoon): no added latency.
     if (!plan.inspect || res.body === null) {
-      gate.finish({ status: res.status, bytes: length === null ? 0 : Number(length), contentType })
+      gate.finishSoon({
+        status: res.status,
+        bytes: length === null ? 0 : Number(length),
+        contentType,
+      })
       return
     }
     const read = await readBounded(res.body, guard.inspectBytes)
     if ('whole' in read) {
       c.res = new Response(read.whole, res)
-      gate.finish({ status: res.status, bytes: 0, contentType })
+      gate.finishSoon({ status: res.status, bytes: 0, contentType })
       return
     }
     let out = read.body
@@ -129,7 +134,7 @@ export function harvestGuard(options: HonoGuardOptions): MiddlewareHandler {
     }
     c.res = undefined as unknown as Response
     c.res = fresh
-    gate.finish({
+    gate.finishSoon({
       status: res.status,
       bytes: out.length,
       contentType,

@@ -209,7 +209,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       } catch {
         res.destroy()
       }
-      gate?.finish({ status: upstream.statusCode, bytes, contentType })
+      gate?.finishSoon({ status: upstream.statusCode, bytes, contentType })
       return
     }
     const buffer = new BoundedBuffer(guard!.inspectBytes)
@@ -245,7 +245,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       }
       res.writeHead(upstream.statusCode, headers)
       res.end(out)
-      gate!.finish({
+      gate!.finishSoon({
         status: upstream.statusCode,
         bytes: out.length,
         contentType,
@@ -256,7 +256,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       return
     }
     res.end()
-    gate!.finish({
+    gate!.finishSoon({
       status: upstream.statusCode,
       bytes,
       contentType,

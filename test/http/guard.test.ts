@@ -62,4 +62,55 @@ describe('guard', () => {
     assert.equal(gate.delayMs, 1500)
     assert.equal(gate.mask, true)
   })
+
+  it('accounts responses finished soon after the current turn, in order, and reports failures', async () => {
+    const engine = new RecordingEngine()
+    const errors: unknown[] = []
+    const guard = createGuard({
+      engine,
+      keyer: testKeyer(),
+      allowlist: ['10.0.0.0/8'],
+      onAccountingError: (e) => errors.push(e),
+    })
+    guard.begin(request('192.0.2.1')).finishSoon({ status: 200, bytes: 1, contentType: undefined })
+    guard.begin(request('10.0.0.1')).finishSoon({ status: 200, bytes: 2, contentType: undefined })
+    guard.begin(request('192.0.2.2')).finishSoon({ status: 404, bytes: 3, contentType: undefined })
+    // Nothing is accounted while the responses are being written.
+    assert.equal(engine.events.length, 0)
+    await new Promise((resolve) => setImmediate(resolve))
+    // The allowlisted one is skipped; the others arrive in the order they were finished.
+    assert.deepEqual(
+      engine.events.map((e) => [e.client.ip, e.status]),
+      [
+        ['192.0.2.1', 200],
+        ['192.0.2.2', 404],
+      ],
+    )
+    // An engine that throws loses that one response, not the rest of the turn's.
+    const failing = createGuard({
+      engine: {
+        judge: (p, t) => engine.judge(p, t),
+        observe: (event) => {
+          if (event.status === 500) throw new Error('broken ledger')
+          return engine.observe(event)
+        },
+      },
+      keyer: testKeyer(),
+      onAccountingError: (e) => errors.push(e),
+    })
+    engine.events.length = 0
+    failing
+      .begin(request('192.0.2.3'))
+      .finishSoon({ status: 500, bytes: 1, contentType: undefined })
+    failing
+      .begin(request('192.0.2.4'))
+      .finishSoon({ status: 200, bytes: 1, contentType: undefined })
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(errors.length, 1)
+    assert.equal((errors[0] as Error).message, 'broken ledger')
+    assert.deepEqual(
+      engine.events.map((e) => e.client.ip),
+      ['192.0.2.4'],
+    )
+  })
 })
