@@ -18,3 +18,5 @@ export type {
   WebhookRetry,
   WebhookStats,
 } from './webhook-alert-sink.ts'
+export { FleetAlertDedupe } from './fleet-alert-dedupe.ts'
+export type { FleetAlertDedupeOptions, FleetAlertDedupeStats } from './fleet-alert-dedupe.ts'
