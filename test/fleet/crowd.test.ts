@@ -106,3 +106,50 @@ describe('a NAT with 40 people behind it, spread over a fleet of 3 guards', { sk
     for (const s of stores) await s.close()
   })
 })
+
+/** Ledger bytes as the release before the crowd was kept wrote them (28 counters, no crowd). */
+function withoutCrowd(bytes: Uint8Array): Uint8Array {
+  let at = 0
+  const varint = (): number => {
+    let v = 0
+    let scale = 1
+    for (;;) {
+      const b = bytes[at++]!
+      v += (b & 127) * scale
+      if (b < 128) return v
+      scale *= 128
+    }
+  }
+  const out: number[] = []
+  const put = (v: number): void => {
+    while (v >= 128) {
+      out.push((v % 128) | 128)
+      v = Math.floor(v / 128)
+    }
+    out.push(v)
+  }
+  put(varint()) // version
+  const count = varint()
+  assert.equal(count, 30)
+  put(28)
+  for (let i = 0; i < count; i++) {
+    const v = varint()
+    if (i < 28) put(v)
+  }
+  return new Uint8Array([...out, ...bytes.subarray(at)])
+}
+
+describe('ledger bytes of a guard on the previous release (rolling upgrade)', () => {
+  it('still decode and merge, with the crowd unknown', () => {
+    const ledger = new Ledger()
+    for (let i = 0; i < 100; i++) ledger.record(request(i), policy, 0)
+    const old = Ledger.fromBytes(withoutCrowd(ledger.toBytes()), policy.windows)
+    assert.equal(old.crowd, 0)
+    assert.equal(old.requests, 100)
+    assert.equal(old.distinct(0, T0 + 100 * GAP_MS), ledger.distinct(0, T0 + 100 * GAP_MS))
+    const merged = new Ledger()
+    merged.merge(old, policy)
+    merged.merge(Ledger.fromBytes(ledger.toBytes(), policy.windows), policy)
+    assert.equal(merged.crowd, ledger.crowd)
+  })
+})
