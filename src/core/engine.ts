@@ -289,14 +289,10 @@ export function createEngine(options: EngineOptions): Engine {
       expiresAtMs: timeMs + policy.ttlMs[rank]! * 2 ** Math.min(lapses, 5),
       shadow: policy.shadow,
     })
-    // Every cold identity of the request carries it: the next request of the swarm's address
-    // or fingerprint finds it without judging again.
-    for (let i = first; i < principals.length; i++) {
-      const kind = kindIndex(principals[i]!)
-      if (kind >= 0 && classes[kind]!.signalWeights[NO_CONTEXT]! > 0) {
-        store.setDecision(principals[i]!, decision)
-      }
-    }
+    // Stored on the first cold identity only (the address, as feeders list it): a fingerprint
+    // or subnet that people will share later must not carry it, and the swarm's next fresh
+    // address is cold again and decided on its own.
+    store.setDecision(principal, decision)
     emit(decision)
     return verdictOf(decision)
   }

@@ -1,21 +1,20 @@
 import { SqliteJournal } from '../journal/index.ts'
-import { createPrincipalExtractor } from '../http/index.ts'
-import { digestHex, type Action, type Decision, type Event, type Principal } from '../core/index.ts'
-import { exposeResponse } from './exposures.ts'
+import type { Decision, Principal } from '../core/index.ts'
 import { createPopulation } from './population.ts'
 import { runRealtime } from './realtime.ts'
 import { scenarioActors, type ScenarioParams } from './scenarios.ts'
 import { LAB_EPOCH_MS } from './scoreboard.ts'
 import { createLabEngine, loadLabSetup } from './setup.ts'
-import { ShopState, type ShopRequest } from './shop/handlers.ts'
-import { startShopServer } from './shop/server.ts'
+import { startProxiedShop } from './proxied.ts'
+import { ShopState } from './shop/handlers.ts'
 import { createSimContext, HOUR_MS, type Profile, type SimActor } from './sim/common.ts'
 
 /**
- * `harvestguard demo`: the shop on loopback, the engine fed by the shop's own request hook
- * (enforcing before each answer), benign people and the five harvesters in accelerated real
- * time over loopback HTTP, and a live terminal view. Zero config: the shop's catalogue,
- * in-memory ledgers, decisions journaled to a SQLite file.
+ * `harvestguard demo`: the shop on loopback behind the reverse proxy of `harvestguard proxy`
+ * (judging before each answer, masking or refusing), benign people and the five harvesters in
+ * accelerated real time over loopback HTTP from their own 127.x.y.z addresses, and a live
+ * terminal view. Zero config: the shop's catalogue, in-memory ledgers, decisions journaled to a
+ * SQLite file.
  */
 
 /** Options of {@link runDemo}. */
@@ -80,7 +79,6 @@ const DEMO_PARAMS: ScenarioParams = {
   b6: { nats: 1, usersPerNat: 60, meanGapMs: 3 * HOUR_MS },
 }
 
-const REFUSED = new Set<Action>(['block', 'challenge', 'throttle'])
 const NAMES: Record<string, string> = {
   A1: 'partner insider',
   A2: 'sprinter',
@@ -113,11 +111,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   })
   const population = createPopulation({ seed, users: options.users ?? 200_000 })
   const state = new ShopState(population)
-  const extract = createPrincipalExtractor({ keyer: setup.keyer })
-  const accountPrincipal = (username: string): Principal =>
-    `account:${digestHex(setup.keyer.digest('account', username))}`
 
-  // Source address -> actor, filled as actors send (the hook sees only the address).
+  // Source address -> actor, filled as actors send (the guard sees only the address).
   const actorOf = new Map<string, SimActor>()
   const rows = new Map<string, Row>()
   const row = (profile: Profile): Row => {
@@ -129,91 +124,39 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       )
     return r
   }
-  const pending = new WeakMap<
-    ShopRequest,
-    {
-      principals: Principal[]
-      action: Action
-      event: Omit<Event, 'route' | 'status' | 'bytes' | 'resource' | 'exposures' | 'ordinal'>
-    }
-  >()
+  const actorOfPrincipals = (principals: readonly Principal[]): SimActor | undefined => {
+    const ip = principals.find((p) => p.startsWith('ip:'))
+    return ip === undefined ? undefined : actorOf.get(ip.slice(3))
+  }
   let requests = 0
 
-  const shop = await startShopServer(state, {
-    gate(remoteAddress, request, timeMs) {
-      const identity = extract({
-        method: request.method,
-        url: request.path,
-        remoteAddress,
-        headers: request.headers,
-      })
-      const principals = identity.principals
-      const sid = /(?:^|;\s*)sid=([^;]+)/.exec(request.headers['cookie'] ?? '')?.[1]
-      const account = sid === undefined ? undefined : state.session(sid)?.username
-      if (account !== undefined) principals.push(accountPrincipal(account))
-      const verdict = engine.judge(principals, virtualNow(timeMs))
-      pending.set(request, {
-        principals,
-        action: verdict.action,
-        event: {
-          timeMs: virtualNow(timeMs),
-          method: request.method,
-          path: request.path,
-          principals,
-          client: identity.client,
-        },
-      })
-      return REFUSED.has(verdict.action)
-        ? verdict.action === 'throttle'
-          ? 'throttle'
-          : 'deny'
-        : verdict.action === 'mask'
-          ? 'mask'
-          : 'allow'
+  const speedup = options.speedup ?? 120
+  let wallStart = Date.now()
+  const virtualNow = (wallMs: number) => LAB_EPOCH_MS + (wallMs - wallStart) * speedup
+  const shop = await startProxiedShop({
+    setup,
+    state,
+    engine,
+    clock: () => virtualNow(Date.now()),
+    onJudge(principals, verdict) {
+      if (verdict.action !== 'mask') return
+      const actor = actorOfPrincipals(principals)
+      if (actor !== undefined) row(actor.profile).masked++
     },
-    onExchange({ request, response, bytes }) {
-      const p = pending.get(request)
-      if (p === undefined) return
+    onEvent(event) {
       requests++
-      if (response.account !== '' && !p.principals.some((x) => x.startsWith('account:')))
-        p.principals.push(accountPrincipal(response.account))
-      const exposed = exposeResponse(
-        setup.catalogue,
-        setup.keyer,
-        request.method,
-        request.path,
-        response.status,
-        response.data,
-        response.account !== '',
-      )
-      let exposures = exposed.exposures
-      if (p.action === 'mask')
-        exposures = exposures
-          .map((e) => ({ subject: e.subject, fields: e.fields & ~setup.protectedMask }))
-          .filter((e) => e.fields !== 0)
-      engine.observe({
-        ...p.event,
-        route: exposed.route,
-        status: response.status,
-        bytes,
-        resource: exposed.resource,
-        exposures,
-        ordinal: exposed.ordinal,
-      })
-      const actor = actorOf.get(p.event.client.ip)
+      const actor = actorOf.get(event.client.ip)
       if (actor === undefined) return
       const r = row(actor.profile)
       r.actors.add(actor.id)
       r.requests++
-      if (REFUSED.has(p.action)) r.refused++
-      if (p.action === 'mask') r.masked++
-      for (const e of exposures) if ((e.fields & setup.protectedMask) !== 0) r.leaked.add(e.subject)
+      if (event.status === 401 || event.status === 403 || event.status === 429) r.refused++
+      else if (event.status < 300)
+        for (const e of event.exposures)
+          if ((e.fields & setup.protectedMask) !== 0) r.leaked.add(e.subject)
     },
   })
-
-  const speedup = options.speedup ?? 120
-  const wallStart = Date.now()
-  const virtualNow = (wallMs: number) => LAB_EPOCH_MS + (wallMs - wallStart) * speedup
+  wallStart = Date.now()
   const ctx = createSimContext(population, seed, LAB_EPOCH_MS, 3650, 'http')
   const actors = scenarioActors(ctx, DEMO_PARAMS)
 
@@ -230,7 +173,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const elapsed = (Date.now() - wallStart) / 1000
     const lines: string[] = []
     lines.push(
-      `HarvestGuard demo · shop ${shop.url} · virtual time ${new Date(now).toISOString().slice(0, 16).replace('T', ' ')} UTC (x${speedup}) · ${elapsed.toFixed(0)} s · ${requests} requests · ${decisions} decisions`,
+      `HarvestGuard demo · shop ${shop.shopUrl} behind the proxy at ${shop.url} · virtual time ${new Date(now).toISOString().slice(0, 16).replace('T', ' ')} UTC (x${speedup}) · ${elapsed.toFixed(0)} s · ${requests} requests · ${decisions} decisions`,
     )
     lines.push(
       'Harvesters (A) try to collect personal records; real people (B) shop. The guard counts, per identity,',

@@ -90,6 +90,7 @@ export {
   type WriteLogsOptions,
   type WriteLogsResult,
 } from './logs.ts'
-export { runRealtime, type RealtimeOptions, type RealtimeResult } from './realtime.ts'
+export { runRealtime, stackHeaders, type RealtimeOptions, type RealtimeResult } from './realtime.ts'
+export { startProxiedShop, type ProxiedShop, type ProxiedShopOptions } from './proxied.ts'
 export { SHOP_CONFIG_PATH, createLabEngine, loadLabSetup, type LabSetup } from './setup.ts'
 export { runDemo, type DemoOptions, type DemoSummary } from './demo.ts'

@@ -10,6 +10,73 @@ import type { Outcome, SimActor, Step } from './sim/common.ts'
  * loopback-only rule before any socket opens.
  */
 
+/**
+ * Headers of each client stack, in the order it sends them (what the guard's device fingerprint
+ * reads: stable header names in order, Accept-Encoding, User-Agent, Accept-Language). A script
+ * that borrows a browser's User-Agent keeps its library's header order and encodings, as real
+ * ones do; `ua` and `lang` are the step's values, left out when empty.
+ */
+const STACK_HEADERS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  browser: [
+    ['user-agent', 'ua'],
+    ['accept', '*/*'],
+    ['accept-encoding', 'gzip, deflate, br, zstd'],
+    ['accept-language', 'lang'],
+  ],
+  'headless-chrome': [
+    ['user-agent', 'ua'],
+    ['accept', '*/*'],
+    ['accept-encoding', 'gzip, deflate, br'],
+    ['accept-language', 'lang'],
+  ],
+  'python-aiohttp': [
+    ['user-agent', 'ua'],
+    ['accept', '*/*'],
+    ['accept-encoding', 'gzip, deflate'],
+    ['accept-language', 'lang'],
+  ],
+  'python-requests': [
+    ['user-agent', 'ua'],
+    ['accept-encoding', 'gzip, deflate'],
+    ['accept', '*/*'],
+    ['accept-language', 'lang'],
+  ],
+  'go-http': [
+    ['user-agent', 'ua'],
+    ['accept-language', 'lang'],
+    ['accept-encoding', 'gzip'],
+  ],
+  okhttp: [
+    ['accept-encoding', 'gzip'],
+    ['user-agent', 'ua'],
+    ['accept-language', 'lang'],
+  ],
+  'java-httpclient': [
+    ['user-agent', 'ua'],
+    ['accept-language', 'lang'],
+  ],
+  googlebot: [
+    ['accept', '*/*'],
+    ['user-agent', 'ua'],
+    ['accept-encoding', 'gzip, deflate, br'],
+    ['accept-language', 'lang'],
+  ],
+}
+
+/** The request headers of a step, in its client stack's order. */
+export function stackHeaders(s: Step, origin: string, host: string): Record<string, string> {
+  const headers: Record<string, string> = { host }
+  for (const [name, value] of STACK_HEADERS[s.stack] ?? STACK_HEADERS['browser']!) {
+    const v = value === 'ua' ? s.userAgent : value === 'lang' ? s.acceptLanguage : value
+    if (v !== '') headers[name] = v
+  }
+  if (s.referer !== '') headers['referer'] = `${origin}${s.referer}`
+  if (s.sid !== '') headers['cookie'] = `sid=${s.sid}`
+  if (s.apiKey !== '') headers['authorization'] = `Bearer ${s.apiKey}`
+  if (s.body !== undefined) headers['content-type'] = 'application/json'
+  return headers
+}
+
 /** Options of {@link runRealtime}. */
 export interface RealtimeOptions {
   /** Base URL of the shop or of a guard in front of it (loopback only). */
@@ -72,13 +139,7 @@ export async function runRealtime(options: RealtimeOptions): Promise<RealtimeRes
   let errors = 0
   const send = (s: Step): Promise<Outcome> =>
     new Promise((resolve) => {
-      const headers: Record<string, string> = { host: base.host, accept: '*/*' }
-      if (s.userAgent !== '') headers['user-agent'] = s.userAgent
-      if (s.acceptLanguage !== '') headers['accept-language'] = s.acceptLanguage
-      if (s.referer !== '') headers['referer'] = `${base.origin}${s.referer}`
-      if (s.sid !== '') headers['cookie'] = `sid=${s.sid}`
-      if (s.apiKey !== '') headers['authorization'] = `Bearer ${s.apiKey}`
-      if (s.body !== undefined) headers['content-type'] = 'application/json'
+      const headers = stackHeaders(s, base.origin, base.host)
       const req = request(
         {
           host: base.hostname,

@@ -183,8 +183,11 @@ describe('engine: judging a pending cold API request', () => {
     assert.equal(decisions.length, 1)
     assert.equal(v.decision!.readings[0]!.signal, 'no-context')
     assert.match(v.decision!.readings[0]!.note, /cold API request/)
-    // Stored on every identity: the next address of the same fingerprint is masked too.
-    assert.equal(engine.judge(['ip:203.0.113.51', SWARM[2]!], T0 + 1).action, 'mask')
+    // Stored on the address only: the fingerprint and subnet may be shared with people later.
+    assert.equal(engine.judge([SWARM[0]!], T0 + 1).action, 'mask')
+    assert.equal(engine.judge([SWARM[1]!, SWARM[2]!], T0 + 1).action, 'allow')
+    // The swarm's next fresh address is cold too, and decided on its own.
+    assert.equal(engine.judge(['ip:203.0.113.51', SWARM[2]!], T0 + 1, COLD).action, 'mask')
     // Without the pending request, judging only reads standing decisions.
     const plain = createEngine({ policy: policy() })
     assert.equal(plain.judge(SWARM, T0).action, 'allow')
