@@ -83,8 +83,13 @@ function grow<T extends Float64Array | Int32Array | Uint16Array | Uint32Array>(a
   return b
 }
 
-/** Ids are bounded: past this many routes or exposure lists, both tables start over. */
-const MAX_IDS = 65_536
+/**
+ * Ids are bounded: past this many routes or exposure lists, both tables start over. Exposure
+ * lists repeat only while a path is hot (an item page, a comments page being read): a small
+ * table keeps those and lets the rest (one list per profile an ID walk fetched) die young on
+ * both threads instead of piling up in the old generation.
+ */
+const MAX_IDS = 4096
 
 /** Worker side: appends resolved lines to columns and names shared objects by id. */
 export class CompactEncoder {

@@ -28,6 +28,11 @@ export interface ParallelLogSourceOptions extends Omit<LogSourceOptions, 'keyer'
    * line, and its result is {@link ParallelLogSource.tapResult} once the source is read.
    */
   readonly tap?: string | undefined
+  /**
+   * Old-generation heap of the reader thread, in MiB: its caches are bounded, so a cap makes
+   * its garbage collector work instead of letting the heap grow. @default 192
+   */
+  readonly memoryMb?: number | undefined
 }
 
 /** A LogSource read by a worker thread. */
@@ -63,7 +68,7 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): Parall
     const files = await expandFiles(options.files)
     const control = new SharedArrayBuffer(8)
     const counters = new Int32Array(control)
-    const { secret, algorithm, routes, signal, keyPattern, tap, ...rest } = options
+    const { secret, algorithm, routes, signal, keyPattern, tap, memoryMb, ...rest } = options
     const data: ParseWorkerData = {
       files,
       options: rest,
@@ -77,7 +82,10 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): Parall
       control,
       tap,
     }
-    const worker = new Worker(new URL('./parse-worker.ts', import.meta.url), { workerData: data })
+    const worker = new Worker(new URL('./parse-worker.ts', import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: memoryMb ?? 192 },
+    })
     const queue: ParseWorkerMessage[] = []
     let wake: (() => void) | undefined
     let failure: Error | undefined

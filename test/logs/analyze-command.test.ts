@@ -52,6 +52,34 @@ describe('harvestguard analyze', () => {
       }
     })
 
+  it('gives the same report in a memory-capped thread (--memory) as without a cap', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hg-analyze-'))
+    try {
+      const reports: unknown[] = []
+      for (const memory of ['0', '256']) {
+        const file = join(dir, `r${memory}.json`)
+        const err: string[] = []
+        const code = await runCli(
+          ['analyze', '-q', '--memory', memory, '--user', 'auto', '--json', file, ELASTIC],
+          [analyzeCommand],
+          {
+            out: () => undefined,
+            err: (t) => err.push(t),
+            env: { HARVESTGUARD_SECRET: 'analyze-test-secret-0123456789' },
+          },
+        )
+        assert.equal(code, 0, err.join(''))
+        const json = JSON.parse(await readFile(file, 'utf8'))
+        delete json.summary.durationMs
+        delete json.summary.linesPerSecond
+        reports.push(json)
+      }
+      assert.deepEqual(reports[1], reports[0])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('refuses a bad option with a usage error', async () => {
     const err: string[] = []
     const code = await runCli(['analyze', '--format', 'xml', ELASTIC], [analyzeCommand], {

@@ -7,6 +7,11 @@ import { compileCatalogue, type RouteSpec } from '../../src/core/catalogue.ts'
 import type { Event } from '../../src/core/event.ts'
 import { createKeyer } from '../../src/keyer/index.ts'
 import { openLogSource, openParallelLogSource } from '../../src/logs/index.ts'
+import {
+  IDENTITY_TAP_URL as TAP,
+  IdentityTable,
+  type IdentityWire,
+} from '../../src/report/index.ts'
 
 const ELASTIC = new URL('../fixtures/logs/elastic-apache_logs.log', import.meta.url).pathname
 const SECRET = 'test-secret-0123456789abcdef'
@@ -74,6 +79,43 @@ describe('two-thread log reader', () => {
       a.some((e) => (e as Event).exposures.length === 5),
       'the catalogue produced exposures',
     )
+  })
+
+  it('streams the same events through one reused Event (forEach), on one thread and two', async () => {
+    const opts = { files: [ELASTIC], user: 'account' as const }
+    const batched: unknown[] = []
+    for await (const e of openLogSource({
+      ...opts,
+      keyer: createKeyer(SECRET),
+      catalogue: compileCatalogue(ROUTES),
+    }))
+      batched.push(plain(e))
+    const single: unknown[] = []
+    const seen = new Set<Event>()
+    let chunks = 0
+    await openLogSource({
+      ...opts,
+      keyer: createKeyer(SECRET),
+      catalogue: compileCatalogue(ROUTES),
+    }).forEach(
+      (e) => {
+        seen.add(e)
+        single.push(plain(e))
+      },
+      () => chunks++,
+    )
+    assert.equal(seen.size, 1, 'one Event object for the whole file')
+    assert.ok(chunks >= 1)
+    assert.deepEqual(single, batched)
+    const par = openParallelLogSource({ ...opts, secret: SECRET, routes: ROUTES, tap: TAP })
+    const two: unknown[] = []
+    await par.forEach((e) => two.push(plain(e)))
+    assert.deepEqual(two, batched)
+    // the tap (the report's identities, kept in the reader thread) saw every event
+    const table = IdentityTable.fromWire(par.tapResult as IdentityWire[])
+    let requests = 0
+    for (const id of table.values()) requests += id.requests
+    assert.equal(requests, 9_999)
   })
 
   it('stops the reader thread when aborted', async () => {

@@ -4,6 +4,7 @@
  * on request, a JSON document (docs/analyze.md), a self-contained HTML page, and journal rows.
  */
 import { writeFile } from 'node:fs/promises'
+import { Worker } from 'node:worker_threads'
 import { Command, Option } from 'commander'
 import {
   ACTIONS,
@@ -44,6 +45,7 @@ import {
   type AnalyzeJson,
 } from '../../report/index.ts'
 import type { CliIo, CommandFactory } from '../program.ts'
+import type { AnalyzeRunnerData, AnalyzeRunnerMessage } from './analyze-runner.ts'
 
 /** Code raised for a bad `analyze` option. */
 export const ANALYZE_OPTION = 'HG_ANALYZE_OPTION'
@@ -86,6 +88,68 @@ export interface AnalyzeOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /** Where progress goes. @default process.stderr */
   readonly progressOut?: ((text: string) => void) | undefined
+}
+
+/**
+ * Runs {@link runAnalyze} in a worker thread whose V8 old generation is capped at `memoryMb`
+ * (see analyze-runner.ts); resolves to the terminal summary. Ctrl-C (`signal`) ends the run
+ * early with a report of what was read.
+ */
+export async function runAnalyzeWithin(
+  memoryMb: number,
+  files: readonly string[],
+  options: Omit<AnalyzeOptions, 'progressOut'>,
+  progressOut: (text: string) => void,
+): Promise<string> {
+  const { signal, ...rest } = options
+  const data: AnalyzeRunnerData = {
+    files,
+    options: {
+      ...rest,
+      // decided here: the worker's stderr is not the terminal
+      progress: rest.progress ?? (process.stderr.isTTY === true && rest.quiet !== true),
+    },
+  }
+  const worker = new Worker(new URL('./analyze-runner.ts', import.meta.url), {
+    workerData: data,
+    resourceLimits: { maxOldGenerationSizeMb: memoryMb },
+  })
+  // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker, not a window
+  const onAbort = (): void => worker.postMessage({ type: 'abort' })
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let settled = false
+      worker.on('message', (m: AnalyzeRunnerMessage) => {
+        if (m.type === 'progress') progressOut(m.text)
+        else if (m.type === 'result') {
+          settled = true
+          resolve(m.terminal)
+        } else {
+          settled = true
+          reject(new HarvestGuardError(m.code ?? ANALYZE_OPTION, m.message))
+        }
+      })
+      worker.on('error', (err: Error & { code?: string }) => {
+        settled = true
+        reject(
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new HarvestGuardError(
+                ANALYZE_OPTION,
+                `analyze needed more than its --memory budget (${memoryMb} MiB of heap); rerun with a larger --memory, or --memory 0 for no cap`,
+                { cause: err },
+              )
+            : err,
+        )
+      })
+      worker.on('exit', (code) => {
+        if (!settled) reject(new Error(`analyze thread exited with code ${code}`))
+      })
+    })
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    await worker.terminate()
+  }
 }
 
 /** Result of {@link runAnalyze}. */
@@ -270,6 +334,12 @@ export const analyzeCommand: CommandFactory = (io: CliIo) =>
       positiveInt('--threads'),
       2,
     )
+    .option(
+      '--memory <MiB>',
+      'heap budget of the judging thread (the garbage collector keeps within it); 0: no cap',
+      positiveInt('--memory'),
+      640,
+    )
     .option('--top <n>', 'actors shown in detail', positiveInt('--top'), 10)
     .option(
       '--benign-limit <n>',
@@ -293,13 +363,13 @@ export const analyzeCommand: CommandFactory = (io: CliIo) =>
       const stop = (): void => controller.abort()
       process.once('SIGINT', stop)
       try {
-        const result = await runAnalyze(files, {
-          ...(opts as AnalyzeOptions),
-          signal: controller.signal,
-          env: io.env,
-          progressOut: io.err,
-        })
-        if (opts['quiet'] !== true) io.out(`${result.terminal}\n`)
+        const { memory, ...rest } = opts as unknown as AnalyzeOptions & { memory: number }
+        const options = { ...rest, signal: controller.signal, env: { ...io.env } }
+        const terminal =
+          memory > 0
+            ? await runAnalyzeWithin(memory, files, options, io.err)
+            : (await runAnalyze(files, { ...options, progressOut: io.err })).terminal
+        if (opts['quiet'] !== true) io.out(`${terminal}\n`)
       } finally {
         process.off('SIGINT', stop)
       }

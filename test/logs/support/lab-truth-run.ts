@@ -3,6 +3,7 @@
 // accounts and keys in harvester actors; benign actors flagged harvester or suspect.
 //
 //   npx node test/logs/support/lab-truth-run.ts [everything|taobao-2020 ...] [--seeds 1,2,3]
+//     [--keep DIR] (keep each log, truth and report there) [--no-device] [--threads 1]
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,9 +14,15 @@ import { LAB_TRUTH_CASES, LAB_TRUTH_ENV, scoreAgainstTruth, type LabTruth } from
 const args = process.argv.slice(2)
 const seedsAt = args.indexOf('--seeds')
 const seeds = seedsAt >= 0 ? (args[seedsAt + 1] ?? '1').split(',').map(Number) : [1, 2, 3]
-const names = args.filter((a, i) => !a.startsWith('--') && (seedsAt < 0 || i !== seedsAt + 1))
+const keepAt = args.indexOf('--keep')
+const keep = keepAt >= 0 ? args[keepAt + 1] : undefined
+const threadsAt = args.indexOf('--threads')
+const threads = threadsAt >= 0 ? Number(args[threadsAt + 1]) : 2
+const device = !args.includes('--no-device')
+const values = new Set([seedsAt, keepAt, threadsAt].filter((i) => i >= 0).map((i) => i + 1))
+const names = args.filter((a, i) => !a.startsWith('--') && !values.has(i))
 const cases = LAB_TRUTH_CASES.filter((c) => names.length === 0 || names.includes(c.scenario))
-const dir = await mkdtemp(join(tmpdir(), 'hg-lab-truth-'))
+const dir = keep ?? (await mkdtemp(join(tmpdir(), 'hg-lab-truth-')))
 try {
   for (const c of cases)
     for (const seed of seeds) {
@@ -41,6 +48,9 @@ try {
         quiet: true,
         progress: false,
         benignLimit: 0,
+        device,
+        threads,
+        json: keep === undefined ? undefined : join(dir, `${c.scenario}-${seed}.json`),
       })
       const s = (performance.now() - t0) / 1000
       const truth = JSON.parse(await readFile(truthFile, 'utf8')) as LabTruth
@@ -66,5 +76,5 @@ try {
       )
     }
 } finally {
-  await rm(dir, { recursive: true, force: true })
+  if (keep === undefined) await rm(dir, { recursive: true, force: true })
 }
