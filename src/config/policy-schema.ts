@@ -331,6 +331,13 @@ export const policySchema = z
             /** Window of the classes' privateBudget (absent: 24h if it exists, else the longest). */
             window: z.string().optional(),
             pointsAtBudget: points.default(50),
+            /**
+             * Budget over the longest window (30d), in multiples of the class's privateBudget; 0
+             * turns it off. A person's contacts do not add up day after day: a buyer reads a
+             * few profiles a visit, ~40 a month (B3), while one account reading its full daily
+             * budget every day (the mimic's) reaches 5 days' worth within a week.
+             */
+            longestWindowMultiple: z.number().min(0).max(1000).default(5),
           })
           .prefault({}),
         'no-context': z

@@ -41,6 +41,11 @@ export interface PendingRequest {
   readonly resource: ResourceKind
   /** Whether the request carries a Referer. */
   readonly referer: boolean
+  /**
+   * Whether the route may disclose records (the catalogue declares some, or bodies are scanned).
+   * False (a login, a health check): never judged cold. @default true
+   */
+  readonly records?: boolean
 }
 
 /** Counters of an engine since creation. */
@@ -237,7 +242,13 @@ export function createEngine(options: EngineOptions): Engine {
     pending?: PendingRequest,
   ): Verdict {
     const live = judgeLive(principals, timeMs)
-    if (pending === undefined || pending.resource !== 'api' || pending.referer) return live
+    if (
+      pending === undefined ||
+      pending.resource !== 'api' ||
+      pending.referer ||
+      pending.records === false
+    )
+      return live
     // A live decision (shadow ones too) already speaks for the request.
     if (live.decision !== undefined) return live
     return judgeCold(principals, timeMs) ?? live

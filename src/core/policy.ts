@@ -105,6 +105,11 @@ export interface PolicySettings {
       /** Name of the window the private budgets refer to (absent: `24h` if it exists, else the longest). */
       readonly window?: string | undefined
       readonly pointsAtBudget: number
+      /**
+       * Budget over the longest window, in multiples of the class's privateBudget (0: not
+       * judged there).
+       */
+      readonly longestWindowMultiple: number
     }
   }
   readonly actors: {

@@ -285,6 +285,8 @@ export function createGuard(options: GuardOptions): Guard {
             : engine.judge(this.identity.principals, this.timeMs, {
                 resource: route.resource,
                 referer: this.identity.client.referer,
+                records:
+                  route.pathRules.length + route.bodyRules.length > 0 || discovery !== undefined,
               })
         decision = verdict.decision
         action = shadow ? 'allow' : verdict.action

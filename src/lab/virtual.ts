@@ -222,14 +222,20 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
         if (!lean) principals.push(principal('key', s.apiKey))
       }
     }
-    // What the guard knows before answering: the route's resource and whether a Referer came.
-    const verdict =
-      engine === undefined || lean
-        ? undefined
-        : engine.judge(principals, t, {
-            resource: catalogue.match(s.method, s.path)?.route.resource ?? 'page',
-            referer: s.referer !== '',
-          })
+    // What the guard knows before answering: the route, whether it discloses records, whether
+    // a Referer came.
+    let verdict: ReturnType<LabEngine['judge']> | undefined
+    if (engine !== undefined && !lean) {
+      const route = catalogue.match(s.method, s.path)?.route
+      verdict =
+        route === undefined
+          ? engine.judge(principals, t)
+          : engine.judge(principals, t, {
+              resource: route.resource,
+              referer: s.referer !== '',
+              records: route.pathRules.length + route.bodyRules.length > 0,
+            })
+    }
     const action: Action = verdict === undefined ? 'allow' : verdict.action
     const refused = REFUSED.has(action)
     const request: ShopRequest = {

@@ -198,6 +198,8 @@ describe('engine: judging a pending cold API request', () => {
     assert.equal(engine.judge(SWARM, T0, { resource: 'api', referer: true }).action, 'allow')
     assert.equal(engine.judge(SWARM, T0, { resource: 'page', referer: false }).action, 'allow')
     assert.equal(engine.judge([...SWARM, 'key:partner1'], T0, COLD).action, 'allow')
+    // A route that discloses no records (a login) is never judged cold.
+    assert.equal(engine.judge(SWARM, T0, { ...COLD, records: false }).action, 'allow')
     assert.equal(engine.stats.decisions.mask, 0)
   })
 

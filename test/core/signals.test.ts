@@ -352,6 +352,26 @@ describe('signals', () => {
       assert.match(r.note, /^60 distinct records with contact data in 24h, budget 60$/)
     })
 
+    it('judges a daily ration taken day after day against the 30-day budget', () => {
+      // 50 contact records a day (under the daily 60) for 7 days: 350 in 30 days, budget 300.
+      const events = []
+      for (let day = 0; day < 7; day++)
+        for (let i = 0; i < 50; i++)
+          events.push(
+            event({
+              timeMs: T0 + day * 24 * HOUR + i * 60_000,
+              exposures: [rec(day * 50 + i, F.id | F.phone)],
+            }),
+          )
+      const l = ledgerOf(events)
+      const r = read('private-records', l, ACCOUNT)
+      assert.ok(r.points > 50, `points ${r.points}`)
+      assert.match(r.note, /^3\d\d distinct records with contact data in 30d, budget 300$/)
+      // One day of it alone stays under both budgets.
+      const oneDay = ledgerOf(events.slice(0, 50))
+      assert.ok(read('private-records', oneDay, ACCOUNT).points < 50)
+    })
+
     it('ignores public records (names, comments) however many', () => {
       const l = ledgerOf(
         Array.from({ length: 2000 }, (_, i) =>
