@@ -26,6 +26,50 @@ export interface CollectorOptions {
    * @default 'mask'
    */
   readonly suspectAt?: Action | undefined
+  /**
+   * Attribute to an actor the identities the engine linked to it through a `device:`
+   * principal (the engine's actor as it is). A log's device is a digest of the user agent
+   * alone, shared by every visitor with the same browser build: on the lab's logs such links
+   * put benign buyers into an account farm's actor, and without them the farm's accounts are
+   * not attributed at all (the engine decided about the shared device, not about them); false
+   * leaves those links out, and an identity is then judged by its own account's or address's
+   * decisions only. @default true
+   */
+  readonly followDeviceLinks?: boolean | undefined
+}
+
+const DEVICE = 'device:'
+const USED_FROM = ' was used from '
+const SAME_REQUESTS = ' was seen on the same requests as '
+
+/**
+ * The identity through which the engine's actor walk reached `l` (parsed from the engine's
+ * link note: `A was used from B` names the partner and the one it was reached through, in either
+ * order; `P was seen on the same requests as V`), or undefined when the note says neither.
+ */
+function viaOf(l: Decision['linked'][number]): Principal | undefined {
+  const note = l.note
+  let at = note.indexOf(USED_FROM)
+  if (at > 0) {
+    const a = note.slice(0, at)
+    const b = note.slice(at + USED_FROM.length)
+    return a === l.principal ? b : b === l.principal ? a : undefined
+  }
+  at = note.indexOf(SAME_REQUESTS)
+  if (at > 0 && note.slice(0, at) === l.principal) return note.slice(at + SAME_REQUESTS.length)
+  return undefined
+}
+
+/** The linked principals of `d` whose path from the decided principal crosses no device. */
+function linksNotThroughDevices(d: Decision): Set<Principal> {
+  const out = new Set<Principal>([d.principal])
+  if (d.principal.startsWith(DEVICE)) return out
+  // the walk is breadth-first: a principal's via is listed before it
+  for (const l of d.linked) {
+    const via = viaOf(l)
+    if (via !== undefined && out.has(via) && !via.startsWith(DEVICE)) out.add(l.principal)
+  }
+  return out
 }
 
 interface ActorDecisions {
@@ -61,8 +105,10 @@ export class ReportCollector {
   readonly #decisions = new Map<string, ActorDecisions>()
   readonly #harvesterRank: number
   readonly #suspectRank: number
+  readonly #followDevices: boolean
 
   constructor(options: CollectorOptions = {}) {
+    this.#followDevices = options.followDeviceLinks ?? true
     this.#harvesterRank = actionRank(options.harvesterAt ?? 'throttle')
     this.#suspectRank = actionRank(options.suspectAt ?? 'mask')
   }
@@ -87,11 +133,15 @@ export class ReportCollector {
 
   /** Records one engine decision. */
   addDecision(d: Decision): void {
-    const actor = this.#actorOf.get(d.principal) ?? d.actor
+    const trusted = this.#followDevices ? undefined : linksNotThroughDevices(d)
+    // the engine's actor id is its smallest linked owner: not ours if reached only via a device
+    const engineActor = trusted === undefined || trusted.has(d.actor) ? d.actor : d.principal
+    const actor = this.#actorOf.get(d.principal) ?? engineActor
     this.#actorOf.set(d.principal, actor)
-    if (!this.#actorOf.has(d.actor)) this.#actorOf.set(d.actor, actor)
+    if (!this.#actorOf.has(engineActor)) this.#actorOf.set(engineActor, actor)
     for (const l of d.linked)
-      if (!this.#actorOf.has(l.principal)) this.#actorOf.set(l.principal, actor)
+      if ((trusted === undefined || trusted.has(l.principal)) && !this.#actorOf.has(l.principal))
+        this.#actorOf.set(l.principal, actor)
     const rank = actionRank(d.action)
     const prior = this.#decisions.get(actor)
     const level = rank >= this.#harvesterRank ? 2 : rank >= this.#suspectRank ? 1 : 0

@@ -42,7 +42,10 @@ export interface TruthScore {
   readonly benignSuspect: readonly string[]
 }
 
-/** Scores `report` against `truth`. */
+/**
+ * Scores `report` against `truth`. The report must list every actor (`--benign-limit` high
+ * enough): an identity missing from it counts as never seen in the log, not as a miss.
+ */
 export function scoreAgainstTruth(report: AnalyzeJson, truth: LabTruth, keyer: Keyer): TruthScore {
   const verdictOf = new Map<string, 'harvester' | 'suspect'>()
   const seen = new Set<string>()
