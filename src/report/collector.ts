@@ -138,11 +138,22 @@ export class ReportCollector {
     const engineActor = trusted === undefined || trusted.has(d.actor) ? d.actor : d.principal
     const actor = this.#actorOf.get(d.principal) ?? engineActor
     this.#actorOf.set(d.principal, actor)
-    if (!this.#actorOf.has(engineActor)) this.#actorOf.set(engineActor, actor)
-    for (const l of d.linked)
-      if ((trusted === undefined || trusted.has(l.principal)) && !this.#actorOf.has(l.principal))
-        this.#actorOf.set(l.principal, actor)
     const rank = actionRank(d.action)
+    // A principal linked into several actors over time (the engine's walk grows with its graph)
+    // belongs to the one whose decisions are strongest: first come would leave an account
+    // that a weak early decision reached outside the harvester that later took it in.
+    const assign = (p: Principal): void => {
+      const current = this.#actorOf.get(p)
+      if (current === actor) return
+      if (current !== undefined) {
+        const theirs = this.#decisions.get(current)
+        if (theirs !== undefined && actionRank(theirs.strongest.action) >= rank) return
+      }
+      this.#actorOf.set(p, actor)
+    }
+    assign(engineActor)
+    for (const l of d.linked)
+      if (trusted === undefined || trusted.has(l.principal)) assign(l.principal)
     const prior = this.#decisions.get(actor)
     const level = rank >= this.#harvesterRank ? 2 : rank >= this.#suspectRank ? 1 : 0
     if (prior === undefined) {

@@ -81,4 +81,33 @@ describe('ReportCollector attribution', () => {
     assert.equal(v.get(A), 'harvester', 'A has a decision of its own')
     assert.equal(v.get(B), 'benign', 'B was reached only through the shared device')
   })
+
+  it('moves a principal to the strongest actor that linked it, not the first', () => {
+    const C = 'account:0000000000000c'
+    const weak: Decision = {
+      ...farmDecision(),
+      principal: C,
+      actor: C,
+      action: 'mask',
+      linked: [{ principal: B, note: `${B} was seen on the same requests as ${C}` }],
+    }
+    const c = new ReportCollector()
+    c.addEvent({
+      timeMs: T,
+      method: 'GET',
+      route: '',
+      path: '/',
+      status: 200,
+      bytes: 1,
+      resource: 'api',
+      principals: ['ip:192.0.2.2', B],
+      exposures: [],
+      client: { ip: '192.0.2.2', userAgent: 'x', referer: false, anomalies: 0 },
+      ordinal: -1,
+    })
+    c.addDecision(weak) // B first reached by C's mask
+    c.addDecision(farmDecision()) // then by the farm's block
+    const b = c.actors().find((a) => a.principals.account.includes(B.slice('account:'.length)))
+    assert.equal(b?.verdict, 'harvester')
+  })
 })
