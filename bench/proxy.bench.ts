@@ -5,10 +5,10 @@
 // (3) nginx proxy_pass with upstream keepalive, when nginx is installed. Load from a second
 // process (autocannon); alternating rounds, medians reported. Usage: npx node bench/proxy.bench.ts
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseConfig } from '../src/config/index.ts'
 import { compileCatalogue, createEngine } from '../src/core/index.ts'
@@ -17,7 +17,7 @@ import { createKeyer } from '../src/keyer/index.ts'
 import { createReverseProxy } from '../src/proxy/index.ts'
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5)
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5)
 const CONNECTIONS = 32
 const PATH = '/api/items/42/comments'
 
@@ -53,6 +53,9 @@ interface Load {
   readonly rps: number
   readonly p50Ms: number
   readonly non2xx: number
+  readonly total: number
+  /** CPU time of the proxy per request (this process for ours, nginx's worker for nginx). */
+  cpuUsPerRequest?: number
 }
 
 function autocannon(url: string): Promise<Load> {
@@ -68,17 +71,45 @@ function autocannon(url: string): Promise<Load> {
     child.on('exit', () => {
       try {
         const r = JSON.parse(out) as {
-          requests: { average: number }
+          requests: { average: number; total: number }
           latency: { p50: number }
           non2xx: number
           errors: number
         }
-        resolve({ rps: r.requests.average, p50Ms: r.latency.p50, non2xx: r.non2xx + r.errors })
+        resolve({
+          rps: r.requests.average,
+          p50Ms: r.latency.p50,
+          non2xx: r.non2xx + r.errors,
+          total: r.requests.total,
+        })
       } catch (e) {
         reject(e)
       }
     })
   })
+}
+
+// CPU time (user + system, µs) of a process from /proc, or undefined where there is none.
+function procCpuUs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return undefined
+  }
+}
+
+// nginx's worker process (the master only forks it).
+function nginxWorker(master: number | undefined): number | undefined {
+  if (master === undefined) return undefined
+  try {
+    const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim()
+    return children === '' ? undefined : Number(children.split(' ')[0])
+  } catch {
+    return undefined
+  }
 }
 
 const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -155,10 +186,27 @@ const targets: [string, string][] = [
     ? []
     : [['nginx proxy_pass (1 worker)', nginxUrl] as [string, string]]),
 ]
+const loadBefore = loadavg()
 for (const [, url] of targets) await autocannon(url) // warm-up
+const worker = nginxWorker(nginx?.pid)
 const results = new Map<string, Load[]>(targets.map(([name]) => [name, []]))
 for (let round = 0; round < ROUNDS; round++)
-  for (const [name, url] of targets) results.get(name)!.push(await autocannon(url))
+  for (const [name, url] of targets) {
+    const isNginx = url === nginxUrl
+    const c0 = process.cpuUsage()
+    const n0 = isNginx ? procCpuUs(worker) : undefined
+    const load = await autocannon(url)
+    const c = process.cpuUsage(c0)
+    const n1 = isNginx ? procCpuUs(worker) : undefined
+    const cpu = isNginx
+      ? n0 === undefined || n1 === undefined
+        ? undefined
+        : n1 - n0
+      : c.user + c.system
+    if (cpu !== undefined) load.cpuUsPerRequest = cpu / Math.max(1, load.total)
+    results.get(name)!.push(load)
+  }
+const loadAfter = loadavg()
 
 await plain.close()
 await guarded.close()
@@ -167,20 +215,26 @@ upstream.kill()
 rmSync(dir, { recursive: true, force: true })
 
 const base = results.get('plain undici proxy')!
+const fmtLoad = (l: number[]): string => l.map((x) => x.toFixed(1)).join(' ')
 console.log(
-  `Upstream: node:http, 2 KB JSON with 14 records; ${CONNECTIONS} connections, ${DURATION_S} s per run, ${ROUNDS} alternating rounds, autocannon in a second process\n`,
+  `Upstream: node:http, 2 KB JSON with 14 records; ${CONNECTIONS} connections, ${DURATION_S} s per run, ${ROUNDS} alternating rounds, autocannon in a second process; ${new Date().toISOString()}, load average ${fmtLoad(loadBefore)} before, ${fmtLoad(loadAfter)} after\n`,
 )
 console.log(
-  '| proxy | req/s per round | median req/s | vs plain undici proxy | median p50 ms | errors/non-2xx |',
+  '| proxy | req/s per round | median req/s | vs plain undici proxy (median; per round) | median p50 ms | proxy CPU µs/req (median; per round) | errors/non-2xx |',
 )
-console.log('| --- | --- | --- | --- | --- | --- |')
+console.log('| --- | --- | --- | --- | --- | --- | --- |')
 for (const [name] of targets) {
   const rs = results.get(name)!
   const ratios = rs.map((r, i) => r.rps / base[i]!.rps)
+  const cpu = rs.map((r) => r.cpuUsPerRequest).filter((x): x is number => x !== undefined)
   console.log(
-    `| ${name} | ${rs.map((r) => r.rps.toFixed(0)).join(', ')} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(ratios).toFixed(3)} | ${median(rs.map((r) => r.p50Ms))} | ${rs.reduce((a, r) => a + r.non2xx, 0)} |`,
+    `| ${name} | ${rs.map((r) => r.rps.toFixed(0)).join(', ')} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${median(ratios).toFixed(3)}; ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${median(rs.map((r) => r.p50Ms))} | ${cpu.length === 0 ? 'n/a' : `${median(cpu).toFixed(0)}; ${cpu.map((x) => x.toFixed(0)).join(', ')}`} | ${rs.reduce((a, r) => a + r.non2xx, 0)} |`,
   )
 }
+const g = results.get('harvestguard proxy')!
+console.log(
+  `\nProxy CPU per request, plain / harvestguard (median of rounds): ${median(g.map((r, i) => base[i]!.cpuUsPerRequest! / r.cpuUsPerRequest!)).toFixed(3)}`,
+)
 console.log(
   `\nTarget: harvestguard proxy >= 0.8 x plain undici proxy. Engine events accounted: ${engine.stats.events}`,
 )
