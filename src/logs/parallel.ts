@@ -82,7 +82,9 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): Parall
       control,
       tap,
     }
-    const worker = new Worker(new URL('./parse-worker.ts', import.meta.url), {
+    // the sibling module as this one is: .ts from the sources, .js from the built package
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+    const worker = new Worker(new URL(`./parse-worker${ext}`, import.meta.url), {
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: memoryMb ?? 192 },
     })

@@ -115,7 +115,9 @@ export async function runAnalyzeWithin(
       progress: rest.progress ?? (process.stderr.isTTY === true && rest.quiet !== true),
     },
   }
-  const worker = new Worker(new URL('./analyze-runner.ts', import.meta.url), {
+  // the sibling module as this one is: .ts from the sources, .js from the built package
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+  const worker = new Worker(new URL(`./analyze-runner${ext}`, import.meta.url), {
     workerData: data,
     resourceLimits: { maxOldGenerationSizeMb: memoryMb },
   })
@@ -348,7 +350,7 @@ export const analyzeCommand: CommandFactory = (io: CliIo) =>
       '--memory <MiB>',
       'heap budget of the judging thread (the garbage collector keeps within it); 0: no cap',
       positiveInt('--memory'),
-      640,
+      448,
     )
     .option('--top <n>', 'actors shown in detail', positiveInt('--top'), 10)
     .option(
