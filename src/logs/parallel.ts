@@ -139,6 +139,9 @@ export function openParallelLogSource(options: ParallelLogSourceOptions): Parall
         if (stopped) continue
         Object.assign(stats, m.stats)
         yield m.batch
+        // let timers and other messages in (an abort, a progress tick): while the reader
+        // keeps the queue full, delivering its messages would otherwise never end
+        await new Promise<void>((resolve) => setImmediate(resolve))
       }
     } finally {
       signal?.removeEventListener('abort', onAbort)

@@ -118,6 +118,33 @@ describe('two-thread log reader', () => {
     assert.equal(requests, 9_999)
   })
 
+  it('lets a timer abort while a slow consumer keeps the queue full', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hg-par-'))
+    const big = join(dir, 'big.log')
+    const text = await readFile(ELASTIC)
+    await writeFile(big, Buffer.concat(Array.from({ length: 10 }, () => text)))
+    try {
+      const controller = new AbortController()
+      const par = openParallelLogSource({
+        files: [big],
+        secret: SECRET,
+        routes: [],
+        signal: controller.signal,
+      })
+      let n = 0
+      let spin = 0
+      await par.forEach(() => {
+        // a consumer slower than the reader (as the engine is), so batches are always waiting
+        if (n++ === 0) setTimeout(() => controller.abort(), 0)
+        for (let k = 0; k < 20_000; k++) spin += k & 1
+      })
+      assert.ok(spin > 0)
+      assert.ok(n > 0 && n < 99_990, `${n} events before the timer's abort took effect`)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('stops the reader thread when aborted', async () => {
     // ten copies: several 4 MiB chunks, so the abort lands mid-file
     const dir = await mkdtemp(join(tmpdir(), 'hg-par-'))
