@@ -765,6 +765,32 @@ export function pathExposures(match: RouteMatch, keyer: DigestFn, hasAccount: bo
 }
 
 /**
+ * Exposures a request carries as far as a feeder that sees no body and no headers can tell (an
+ * access log): {@link pathExposures}, plus the body rules that select the response's root
+ * (`each: '$'`, one record) and name their subject from path and query parameters only, such as
+ * a profile route `subject: 'user:{userId}'` with `fields: { name: '.nickname' }`: the record is
+ * known from the request alone, and its declared classes count (as for path rules, a log cannot
+ * tell which fields the body held). Elements of a list (`$.comments[*]`) are counted only
+ * through `count`/`key`. {@link pathExposures} itself is unchanged (the HTTP guard uses it for
+ * bodies it did not parse, where a body rule's fields are not known to be there).
+ */
+export function logExposures(match: RouteMatch, keyer: DigestFn, hasAccount: boolean): Exposure[] {
+  const out = pathExposures(match, keyer, hasAccount)
+  const rules = match.route.bodyRules
+  if (rules.length === 0) return out
+  const digest = toDigestFn(keyer)
+  for (const rule of rules) {
+    if (rule.accountOnly && !hasAccount) continue
+    if (rule.each.steps.length !== 0) continue
+    if (rule.subject.parts.some((p) => p.kind === 'field')) continue
+    const value = renderTemplate(rule.subject, match)
+    if (value === undefined || rule.mask === 0) continue
+    addExposure(out, digest(rule.subject.namespace, value), rule.mask)
+  }
+  return out
+}
+
+/**
  * Exposures in a parsed JSON response body per the route's body rules: one per selected element
  * whose subject renders, with the classes whose element path holds a non-empty value.
  */

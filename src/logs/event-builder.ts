@@ -12,7 +12,7 @@ import { ANOMALY, type Client, type Event, type ResourceKind } from '../core/ind
 import { digestHex, type Exposure } from '../core/index.ts'
 import type { Keyer } from '../core/index.ts'
 import type { Principal } from '../core/index.ts'
-import { pathExposures, type Catalogue } from '../core/index.ts'
+import { logExposures, type Catalogue } from '../core/index.ts'
 import { ByteInterner } from './byte-interner.ts'
 import type { ParsedLine } from './parsed-line.ts'
 import type { ScratchEvent } from './scratch-event.ts'
@@ -352,9 +352,9 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
     // a response that failed disclosed nothing
     if (info.match !== undefined && line.status < 400) {
       if (userE.account) {
-        exposures = info.exposuresWithAccount ??= pathExposures(info.match, keyerFn, true)
+        exposures = info.exposuresWithAccount ??= logExposures(info.match, keyerFn, true)
       } else {
-        exposures = info.exposures ??= pathExposures(info.match, keyerFn, false)
+        exposures = info.exposures ??= logExposures(info.match, keyerFn, false)
       }
     }
     const r = resolved
