@@ -95,12 +95,15 @@ const classSchema = (defaults: {
   volumeCap: number
   signalWeights?: Record<string, number>
   privateBudget?: number
+  maxAction?: (typeof ACTIONABLE)[number]
 }) =>
   z
     .strictObject({
       // Filled in by the policy-level transform: default budgets apply to the windows that exist.
       budgets: budgetsSchema.optional(),
       volumeCap: points.default(defaults.volumeCap),
+      /** The strongest action a decision on this class may take, escalation included. */
+      maxAction: z.enum(ACTIONABLE).default(defaults.maxAction ?? 'block'),
       signalWeights: signalWeightsSchema.default(defaults.signalWeights ?? {}),
       /**
        * Distinct records with private contact data (phone, email, address, national ID) allowed
@@ -200,9 +203,12 @@ export const policySchema = z
           volumeCap: 35,
           signalWeights: SHARED_WEIGHTS,
         }),
+        // A /24 holds neighbours who did nothing: its decisions mask (a harvester's own
+        // addresses are decided and walked to block one by one), never refuse a neighbour.
         net: classSchema({
           volumeCap: 35,
           signalWeights: SHARED_WEIGHTS,
+          maxAction: 'mask',
         }),
         account: classSchema({
           volumeCap: 150,

@@ -275,10 +275,13 @@ export function createEngine(options: EngineOptions): Engine {
       if (noContext.points * w > points) points = noContext.points * w
     }
     if (first < 0) return undefined
-    const action = actionForScore(policy, points)
-    const rank = actionRank(action)
-    if (rank < actionRank('mask')) return undefined
     const principal = principals[first]!
+    const rank = Math.min(
+      actionRank(actionForScore(policy, points)),
+      classes[kindIndex(principal)]!.maxRank,
+    )
+    if (rank < actionRank('mask')) return undefined
+    const action = ACTIONS[rank]!
     // Created now (observe would next): it counts this decision among the lapses to come.
     const ledger = store.getOrCreate(principal, timeMs)
     const lapses = ledger.lapse()
@@ -341,6 +344,12 @@ export function createEngine(options: EngineOptions): Engine {
           rank = liveRank
         }
       }
+    }
+    // A class may cap its decisions (a subnet's neighbours did nothing: mask at most).
+    const maxRank = classes[kind]!.maxRank
+    if (rank > maxRank) {
+      rank = maxRank
+      action = ACTIONS[rank]!
     }
     const lapses =
       live === undefined || live.principal !== principal ? ledger.lapse() : ledger.lapses

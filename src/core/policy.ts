@@ -4,7 +4,7 @@
  * flat arrays indexed by principal kind, window, signal and action, so that per-event work is
  * lookups and arithmetic and every ledger shares one compiled object.
  */
-import { ACTIONS, type Action } from './decision.ts'
+import { ACTIONS, actionRank, type Action } from './decision.ts'
 import { HarvestGuardError } from './errors.ts'
 import { FIELD_CLASSES, type FieldClass, type FieldMask, fieldMask } from './exposure.ts'
 import { PRINCIPAL_KINDS, type Principal, type PrincipalKind } from './principal.ts'
@@ -27,6 +27,8 @@ export interface ClassSettings {
   readonly signalWeights: Readonly<Partial<Record<SignalName, number>>>
   /** Distinct records with private contact fields allowed in the private-records window. */
   readonly privateBudget?: number | undefined
+  /** The strongest action a decision on this class may take (escalation included). */
+  readonly maxAction: Exclude<Action, 'allow'>
 }
 
 /**
@@ -131,6 +133,8 @@ export interface CompiledClass {
   readonly signalWeights: Float64Array
   /** Private-records budget; Infinity where the class has none. */
   readonly privateBudget: number
+  /** Rank of the strongest action a decision on this class may take. */
+  readonly maxRank: number
 }
 
 /**
@@ -233,7 +237,15 @@ export function compilePolicy(settings: PolicySettings): CompiledPolicy {
       if (i >= 0 && weight !== undefined) signalWeights[i] = weight
     }
     const privateBudget = cls.privateBudget ?? Infinity
-    return Object.freeze({ kind, budgets, volumeCap: cls.volumeCap, signalWeights, privateBudget })
+    const maxRank = actionRank(cls.maxAction)
+    return Object.freeze({
+      kind,
+      budgets,
+      volumeCap: cls.volumeCap,
+      signalWeights,
+      privateBudget,
+      maxRank,
+    })
   })
   const privateName = settings.signals['private-records'].window
   let privateWindow = windowNames.indexOf(privateName ?? '24h')

@@ -129,6 +129,20 @@ describe('engine', () => {
     assert.equal(verdict.decision!.actor, 'account:farm1')
   })
 
+  it('never lets a subnet decision go past mask, however often it is re-flagged', () => {
+    const engine = createEngine({ policy: policy() })
+    const net = 'net:198.51.100.0/24'
+    // A sequential sprinter with a script's user agent: its address is walked to block.
+    sprint(400, 0, ['ip:198.51.100.7', net]).forEach((e, i) =>
+      engine.observe({ ...e, timeMs: T0 + i * 20 * 1000 }),
+    )
+    const end = T0 + 400 * 20 * 1000
+    assert.equal(engine.decisionFor('ip:198.51.100.7', end)?.action, 'block')
+    assert.equal(engine.decisionFor(net, end)?.action, 'mask')
+    // A neighbour on the same /24 is masked, not refused.
+    assert.equal(engine.judge(['ip:198.51.100.8', net], end).action, 'mask')
+  })
+
   it('evicts the least recently active principal at the cap, counted', () => {
     const engine = createEngine({
       policy: policy(),
