@@ -131,7 +131,7 @@ export class FleetAlertDedupe implements AlertSink {
 
   /** Waits for the claims in flight, then closes the sinks (not the client: the caller's). */
   async close(): Promise<void> {
-    await Promise.all([...this.#pending])
+    await Promise.all(this.#pending)
     await Promise.all(this.#sinks.map((s) => s.close()))
   }
 }

@@ -20,3 +20,10 @@ export type {
 } from './webhook-alert-sink.ts'
 export { FleetAlertDedupe } from './fleet-alert-dedupe.ts'
 export type { FleetAlertDedupeOptions, FleetAlertDedupeStats } from './fleet-alert-dedupe.ts'
+export { createAlerting, webhookOrigin } from './from-config.ts'
+export type {
+  AlertSettings,
+  Alerting,
+  CreateAlertingOptions,
+  WebhookSettings,
+} from './from-config.ts'

@@ -70,6 +70,8 @@ export interface WebhookStats {
   readonly retries: number
   readonly failed: number
   readonly dropped: number
+  /** Alerts given up by {@link WebhookAlertSink.abandon} (shutdown deadline). */
+  readonly abandoned: number
 }
 
 /** HMAC-SHA256 of `body` with `secret`, as the header value `sha256=<hex>`. */
@@ -137,6 +139,11 @@ export class WebhookAlertSink implements AlertSink {
   #retries = 0
   #failed = 0
   #dropped = 0
+  #abandoned = 0
+  /** The alert being delivered (between attempts too). */
+  #current: Alert | undefined
+  /** Aborts the request in flight and the backoff wait (abandon). */
+  #abort = new AbortController()
 
   constructor(options: WebhookAlertSinkOptions) {
     this.#url = new URL(options.url).toString()
@@ -161,6 +168,7 @@ export class WebhookAlertSink implements AlertSink {
       retries: this.#retries,
       failed: this.#failed,
       dropped: this.#dropped,
+      abandoned: this.#abandoned,
     }
   }
 
@@ -189,8 +197,15 @@ export class WebhookAlertSink implements AlertSink {
 
   async #run(): Promise<void> {
     for (let alert = this.#queue.shift(); alert !== undefined; alert = this.#queue.shift()) {
+      this.#current = alert
       await this.#deliver(alert)
+      this.#current = undefined
     }
+  }
+
+  /** Alerts not yet delivered or given up: queued plus the one being delivered. */
+  get pending(): number {
+    return this.#queue.length + (this.#current === undefined ? 0 : 1)
   }
 
   #body(alert: Alert): string {
@@ -214,6 +229,7 @@ export class WebhookAlertSink implements AlertSink {
           headers,
           headersTimeout: this.#timeoutMs,
           bodyTimeout: this.#timeoutMs,
+          signal: this.#abort.signal,
           ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
         })
         status = response.statusCode
@@ -225,6 +241,7 @@ export class WebhookAlertSink implements AlertSink {
         this.#delivered++
         return
       }
+      if (this.#abort.signal.aborted) return // abandoned: counted there
       const retryable = status === 0 || status === 429 || status >= 500
       if (!retryable || attempt >= this.#maxAttempts) {
         this.#failed++
@@ -238,7 +255,17 @@ export class WebhookAlertSink implements AlertSink {
       const delayMs = backoffDelayMs(attempt, this.#baseDelayMs, this.#maxDelayMs, this.#random())
       this.#retries++
       this.#onRetry({ alertId: alert.id, attempt, delayMs, status })
-      await new Promise<void>((resolve) => setTimeout(resolve, delayMs))
+      const signal = this.#abort.signal
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delayMs)
+        function done(): void {
+          clearTimeout(timer)
+          signal.removeEventListener('abort', done)
+          resolve()
+        }
+        signal.addEventListener('abort', done, { once: true })
+      })
+      if (signal.aborted) return
     }
   }
 
@@ -246,5 +273,22 @@ export class WebhookAlertSink implements AlertSink {
   async close(): Promise<void> {
     this.#closed = true
     await this.#pump
+  }
+
+  /**
+   * Gives up at once on every alert not yet delivered (a shutdown deadline passed): aborts the
+   * request in flight and the backoff wait, reports and counts them. Resolves to how many.
+   */
+  async abandon(): Promise<number> {
+    this.#closed = true
+    const lost = this.pending
+    this.#queue.length = 0
+    this.#abort.abort()
+    await this.#pump
+    if (lost > 0) {
+      this.#abandoned += lost
+      this.#report(`${lost} alert(s) abandoned at shutdown, not delivered`)
+    }
+    return lost
   }
 }

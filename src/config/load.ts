@@ -40,7 +40,7 @@ type DeepReadonly<T> = T extends (infer E)[]
     : T
 
 /** The validated, resolved, frozen configuration. */
-export type Config = DeepReadonly<Omit<ConfigData, 'secret' | 'server'>> & {
+export type Config = DeepReadonly<Omit<ConfigData, 'secret' | 'server' | 'alerts'>> & {
   /** The file it came from; '' for {@link defaultConfig}. */
   readonly file: string
   /** Key of every digest (the Keyer's PRF key). */
@@ -48,6 +48,14 @@ export type Config = DeepReadonly<Omit<ConfigData, 'secret' | 'server'>> & {
   readonly server: DeepReadonly<Omit<ConfigData['server'], 'adminToken'>> & {
     /** Bearer token for the admin API; undefined: admin endpoints only on loopback. */
     readonly adminToken: Secret | undefined
+  }
+  readonly alerts: DeepReadonly<Omit<ConfigData['alerts'], 'webhooks'>> & {
+    readonly webhooks: readonly (DeepReadonly<
+      Omit<ConfigData['alerts']['webhooks'][number], 'secret'>
+    > & {
+      /** HMAC key of the signature header; undefined: unsigned. */
+      readonly secret: Secret | undefined
+    })[]
   }
   /** Things that work but deserve the operator's attention, in compiler style. */
   readonly warnings: readonly string[]
@@ -187,7 +195,7 @@ function isStructured(value: unknown): boolean {
 
 /** Never echo a (possibly real) secret into an error message. */
 function isSecretPath(path: readonly PropertyKey[]): boolean {
-  return path[0] === 'secret' || path.includes('adminToken')
+  return path[0] === 'secret' || path.includes('adminToken') || path.includes('secret')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,6 +343,11 @@ export function parseConfig(
     parsed.server.adminToken === undefined
       ? undefined
       : resolve(parsed.server.adminToken, ['server', 'adminToken'])
+  const webhooks = parsed.alerts.webhooks.map((w, i) => ({
+    ...w,
+    secret:
+      w.secret === undefined ? undefined : resolve(w.secret, ['alerts', 'webhooks', i, 'secret']),
+  }))
   if (secretIssues.length > 0) {
     throw new ConfigError(
       secretIssues.map((r) => toIssue(fileName, doc, counter, r)).toSorted(byPosition),
@@ -345,6 +358,7 @@ export function parseConfig(
     ...parsed,
     secret: secret as Secret,
     server: { ...parsed.server, adminToken },
+    alerts: { ...parsed.alerts, webhooks },
     warnings,
   }
   return deepFreeze(config) as Config

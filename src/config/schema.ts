@@ -6,6 +6,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import {
+  ACTIONS,
   EXPOSURE_CONDITIONS,
   MAX_RECORDS_PER_RESPONSE,
   validateRouteSpec,
@@ -243,6 +244,67 @@ export const serverSchema = z
   })
   .strict()
 
+/** Actions an alert may start from (`allow` is never an escalation). */
+export const ALERT_ACTIONS = [
+  'observe',
+  'mask',
+  'throttle',
+  'challenge',
+  'block',
+] as const satisfies readonly (typeof ACTIONS)[number][]
+
+/** Webhook body formats (as the WebhookAlertSink has them: src/alerts). */
+export const WEBHOOK_FORMATS = ['json', 'slack'] as const
+
+/** An absolute http:// or https:// URL. */
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+/** One `alerts.webhooks[]` entry: the options of a WebhookAlertSink. */
+const webhookSchema = z
+  .object({
+    url: z.string().refine(isHttpUrl, { error: 'expected an http:// or https:// URL' }),
+    secret: secretRefSchema.optional(),
+    format: z.enum(WEBHOOK_FORMATS).default('json'),
+    timeout: durationSchema({ minMs: 100, maxMs: 300_000 }).prefault('5s'),
+    retries: z
+      .number({ error: 'expected an integer from 0 to 20' })
+      .int({ error: 'expected an integer from 0 to 20' })
+      .min(0, { error: 'expected an integer from 0 to 20' })
+      .max(20, { error: 'expected an integer from 0 to 20' })
+      .default(4),
+    backoff: durationSchema({ minMs: 10, maxMs: 600_000 }).prefault('500ms'),
+    maxBackoff: durationSchema({ minMs: 10, maxMs: 3_600_000 }).prefault('30s'),
+    maxQueue: positiveInt().default(1000),
+  })
+  .strict()
+  .transform(({ timeout, backoff, maxBackoff, ...rest }) => ({
+    ...rest,
+    timeoutMs: timeout,
+    backoffMs: backoff,
+    maxBackoffMs: maxBackoff,
+  }))
+
+/** `alerts:`: where alerts go (none by default). */
+export const alertsSchema = z
+  .object({
+    minAction: z.enum(ALERT_ACTIONS).default('throttle'),
+    maxActors: positiveInt().default(100_000),
+    webhooks: z.array(webhookSchema).default([]),
+    jsonl: z
+      .object({ path: z.string().min(1, { error: 'expected a file path' }) })
+      .strict()
+      .optional(),
+    fleetDedupe: z.boolean().default(true),
+  })
+  .strict()
+
 /**
  * A section that may be absent, or present but empty (`store:` with every line commented out
  * parses as null): both mean "all defaults".
@@ -261,6 +323,7 @@ export const configSchema = z
     store: section(storeSchema),
     journal: section(journalSchema),
     server: section(serverSchema),
+    alerts: section(alertsSchema),
     onStoreError: z.enum(STORE_ERROR_MODES).default('allow'),
   })
   .strict()

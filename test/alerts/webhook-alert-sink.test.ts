@@ -159,7 +159,14 @@ describe('WebhookAlertSink', () => {
       )
       assert.ok(first.delayMs >= 500 && first.delayMs <= 1000, `first delay ${first.delayMs}`)
       assert.ok(second.delayMs >= 1000 && second.delayMs <= 2000, `second delay ${second.delayMs}`)
-      assert.deepEqual(sink.stats, { queued: 0, delivered: 1, retries: 2, failed: 0, dropped: 0 })
+      assert.deepEqual(sink.stats, {
+        queued: 0,
+        delivered: 1,
+        retries: 2,
+        failed: 0,
+        dropped: 0,
+        abandoned: 0,
+      })
     })
 
     it('gives up after maxAttempts and reports it, without throwing', async () => {
@@ -195,6 +202,35 @@ describe('WebhookAlertSink', () => {
     await sink.close()
     assert.equal(r.received.length, 1)
     assert.equal(sink.stats.failed, 1)
+  })
+
+  it('abandons what is still retrying at a shutdown deadline, reporting it', async () => {
+    const r = await receiver([500])
+    closers.push(() => new Promise((resolve) => r.server.close(() => resolve())))
+    const errors: string[] = []
+    let retried: (() => void) | undefined
+    const sink = new WebhookAlertSink({
+      url: r.url,
+      // an hour between attempts: only abandon() can end this sink's work
+      baseDelayMs: 3_600_000,
+      maxDelayMs: 3_600_000,
+      onError: (e) => errors.push(e.message),
+      onRetry: () => retried?.(),
+    })
+    const waiting = new Promise<void>((resolve) => (retried = resolve))
+    sink.send(alert('a1'))
+    sink.send(alert('a2'))
+    await waiting
+    assert.equal(sink.pending, 2, 'a1 waiting for its retry, a2 queued')
+    assert.equal(await sink.abandon(), 2)
+    await sink.close()
+    sink.send(alert('a3'))
+    assert.equal(r.received.length, 1, 'nothing sent after abandon')
+    assert.deepEqual(
+      { ...sink.stats, pending: sink.pending },
+      { queued: 0, delivered: 0, retries: 1, failed: 0, dropped: 0, abandoned: 2, pending: 0 },
+    )
+    assert.match(errors.join('\n'), /2 alert\(s\) abandoned at shutdown/)
   })
 
   it('keeps a bounded queue, dropping the oldest alerts', async () => {

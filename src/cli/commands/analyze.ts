@@ -15,6 +15,7 @@ import {
   type Action,
   type Journal,
 } from '../../core/index.ts'
+import { createAlerting } from '../../alerts/index.ts'
 import { defaultConfig, loadConfigFile } from '../../config/index.ts'
 import { openJournal } from '../../journal/index.ts'
 import { createStore } from '../../stores/index.ts'
@@ -56,6 +57,11 @@ export interface AnalyzeOptions {
   readonly json?: string | undefined
   readonly html?: string | undefined
   readonly journal?: boolean | undefined
+  /**
+   * Write the alerts the replay raises (once per actor and escalation, from `alerts.minAction`)
+   * to this JSON-lines file. Never webhooks: a replay of old logs must not page anyone.
+   */
+  readonly alerts?: string | undefined
   readonly follow?: boolean | undefined
   /** @default 'auto' */
   readonly format?: LogFormat | undefined
@@ -242,6 +248,16 @@ export async function runAnalyze(
     await created.close()
     throw error
   }
+  // offline: never the configured webhooks nor the live alert file, only an explicit --alerts file
+  const alerting =
+    options.alerts === undefined
+      ? undefined
+      : createAlerting(
+          { ...config.alerts, jsonl: { path: options.alerts } },
+          { journal, policy, webhooks: false },
+        )
+  const gate = alerting?.gate
+  if (gate !== undefined) engine.onDecision((d) => gate.consider(d))
   const start = performance.now()
   const showProgress = options.progress ?? (process.stderr.isTTY === true && options.quiet !== true)
   const progressOut = options.progressOut ?? ((t: string) => process.stderr.write(t))
@@ -264,10 +280,12 @@ export async function runAnalyze(
         }
       : undefined,
   }).catch(async (error: unknown) => {
+    await alerting?.close()
     await created.close() // an open Redis client would keep the process alive
     throw error
   })
   if (showProgress) progressOut(`${progressBar(source.stats, start)}\n`)
+  await alerting?.close()
   await created.close()
   await journal?.close()
   const s = source.stats
@@ -319,6 +337,10 @@ export const analyzeCommand: CommandFactory = (io: CliIo) =>
     .option('--json <file>', 'write the report as JSON (schema: docs/analyze.md)')
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--journal', 'record decisions in the journal like the inline guard')
+    .option(
+      '--alerts <file>',
+      'write alerts (once per actor and escalation) to this JSON-lines file; never webhooks',
+    )
     .option('-f, --follow', 'keep reading as the logs grow (tail -F); Ctrl-C reports')
     .addOption(new Option('--format <format>', 'log format').choices(LOG_FORMATS).default('auto'))
     .addOption(

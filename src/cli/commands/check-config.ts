@@ -5,6 +5,7 @@
 import { Command } from 'commander'
 import { compileCatalogue, compilePolicy, ConfigError } from '../../core/index.ts'
 import { loadConfigFile, type Config } from '../../config/index.ts'
+import { webhookOrigin } from '../../alerts/index.ts'
 import type { CliIo, CommandFactory } from '../program.ts'
 
 /** A connection URL with any password replaced, for printing (`redis://:***@host`). */
@@ -12,9 +13,17 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@')
 }
 
-/** JSON.stringify replacer hiding passwords in `url` values (secrets redact themselves). */
+/**
+ * JSON.stringify replacer hiding passwords in `url` values and the path of webhook URLs (a
+ * Slack incoming-webhook path is its key); secrets redact themselves.
+ */
 function redactUrls(key: string, value: unknown): unknown {
-  return key === 'url' && typeof value === 'string' ? redactUrl(value) : value
+  if (key !== 'url' || typeof value !== 'string') return value
+  if (/^https?:\/\//i.test(value)) {
+    const origin = webhookOrigin(value)
+    return new URL(value).pathname === '/' && !value.includes('?') ? origin : `${origin}/***`
+  }
+  return redactUrl(value)
 }
 
 /** One line summing up a valid configuration. */
@@ -31,8 +40,20 @@ export function summariseConfig(config: Config): string {
   return (
     `${config.file}: ok: ${routes} route${routes === 1 ? '' : 's'}, store ${store}, ` +
     `journal ${journal}, listen ${config.server.listen}, secret from ${config.secret.source}` +
-    (policy.settings.shadow ? ', shadow mode (decisions journaled, never enforced)' : '')
+    (policy.settings.shadow ? ', shadow mode (decisions journaled, never enforced)' : '') +
+    alertsSummary(config)
   )
+}
+
+function alertsSummary(config: Config): string {
+  const { webhooks, jsonl } = config.alerts
+  const to = [
+    ...webhooks.map((w) => `webhook ${webhookOrigin(w.url)}`),
+    ...(jsonl === undefined ? [] : [`file ${jsonl.path}`]),
+  ]
+  return to.length === 0
+    ? ', alerts off'
+    : `, alerts from ${config.alerts.minAction} to ${to.join(', ')}`
 }
 
 function run(io: CliIo, file: string, options: { json?: boolean; print?: boolean }): void {

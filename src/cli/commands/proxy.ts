@@ -14,6 +14,7 @@ import {
   type Journal,
   type Keyer,
 } from '../../core/index.ts'
+import { type Alerting, createAlerting } from '../../alerts/index.ts'
 import { type Config, defaultConfig, loadConfigFile, parseListen } from '../../config/index.ts'
 import {
   type AccountResolver,
@@ -52,9 +53,14 @@ export interface InlineStack {
   readonly journal: Journal | undefined
   /** The guard's Prometheus registry (engine, store and journal figures). */
   readonly metrics: HarvestGuardMetrics
-  /** Final store sync (Redis), then the journal's last flush. */
+  /** The configured alert sinks behind their gate (`alerts:`; none by default). */
+  readonly alerting: Alerting
+  /** Alerts delivered or given up (deadline 10 s), final store sync (Redis), the journal's last flush. */
   close(): Promise<void>
 }
+
+/** How long shutdown waits for webhook deliveries still retrying. */
+export const ALERT_DRAIN_MS = 10_000
 
 /** Builds config -> keyer, catalogue, engine, journal -> guard. */
 export async function buildInline(flags: InlineFlags, io: CliIo): Promise<InlineStack> {
@@ -112,6 +118,21 @@ export async function buildInline(flags: InlineFlags, io: CliIo): Promise<Inline
     const j = journal
     engine.onDecision((d) => j.recordDecision(d))
   }
+  // `alerts:` in the config: one alert per actor and escalation, once per fleet with Redis
+  const alerting = createAlerting(config.alerts, {
+    journal,
+    policy,
+    fleet:
+      created.client === undefined
+        ? undefined
+        : { client: created.client, keyPrefix: config.store.redis.keyPrefix },
+    onError: (e) => io.err(`alerts: ${e.message}\n`),
+  })
+  const gate = alerting.gate
+  if (gate !== undefined) {
+    engine.onDecision((d) => gate.consider(d))
+    io.out(`${alerting.describe}\n`)
+  }
   let metricsServer: { readonly url: string; close(): Promise<void> } | undefined
   if (flags.metrics !== undefined) {
     const at = listenAddress(flags.metrics, '--metrics')
@@ -122,6 +143,7 @@ export async function buildInline(flags: InlineFlags, io: CliIo): Promise<Inline
         port: at.port,
       })
     } catch (error) {
+      await alerting.close(0)
       await created.close()
       await journal?.close()
       throw error
@@ -160,8 +182,12 @@ export async function buildInline(flags: InlineFlags, io: CliIo): Promise<Inline
     catalogue,
     journal,
     metrics,
+    alerting,
     close: async () => {
       await metricsServer?.close()
+      // before the store: a fleet's claims use its Redis client
+      const lost = await alerting.close(ALERT_DRAIN_MS)
+      if (lost > 0) io.err(`alerts: ${lost} alert(s) not delivered by shutdown\n`)
       await created.close()
       await journal?.close()
     },

@@ -1,0 +1,202 @@
+/**
+ * `alerts:` in the config turns alerts on with no code: a real `harvestguard proxy` process in
+ * front of a loopback application, a harvester walking the comment pages until it is refused,
+ * and a real HTTP server on loopback receiving the webhooks. Checks the HMAC signature of every
+ * body, that the first attempt's 503 is retried, that each escalation is sent once however many
+ * requests were refused, the Slack-format body, the JSON-lines file and the journal's alerts.
+ */
+import { after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createHmac } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Alert } from '../../src/core/index.ts'
+import { openJournal } from '../../src/journal/index.ts'
+
+const BIN = join(import.meta.dirname, '../../bin/harvestguard.js')
+const WEBHOOK_SECRET = 'webhook-hmac-secret-for-the-test-0123'
+const RECORDS_PER_PAGE = 50
+
+interface Received {
+  readonly path: string
+  readonly body: string
+  readonly signature: string | undefined
+  readonly status: number
+}
+
+describe('harvestguard proxy with alerts in its config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hg-cli-alerts-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('posts one signed alert per escalation to the webhook, retries a 503, writes the file and the journal', async () => {
+    // the webhook receiver: the SIEM hook's first delivery is answered 503 (must be retried)
+    const received: Received[] = []
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const path = req.url ?? ''
+        const status = path === '/siem' && !received.some((r) => r.path === path) ? 503 : 200
+        received.push({
+          path,
+          body: Buffer.concat(chunks).toString('utf8'),
+          signature: req.headers['x-harvestguard-signature'] as string | undefined,
+          status,
+        })
+        res.writeHead(status).end()
+      })
+    })
+    receiver.listen(0, '127.0.0.1')
+    await once(receiver, 'listening')
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+    // the application: every comments page names 50 distinct users
+    const upstream = createServer((req, res) => {
+      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 0)
+      const comments = Array.from({ length: RECORDS_PER_PAGE }, (_, i) => ({
+        userId: 700_000 + page * RECORDS_PER_PAGE + i,
+        nickname: `buyer ${page}-${i}`,
+        text: 'fine',
+      }))
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ comments }))
+    })
+    upstream.listen(0, '127.0.0.1')
+    await once(upstream, 'listening')
+    const upstreamPort = (upstream.address() as AddressInfo).port
+    const alertsFile = join(dir, 'alerts.jsonl')
+    const journalFile = join(dir, 'journal.db')
+    const config = join(dir, 'harvestguard.yaml')
+    writeFileSync(
+      config,
+      `secret: cli-alerts-test-secret-0123456789
+store:
+  snapshotPath: null
+journal:
+  path: ${journalFile}
+  flushInterval: 50ms
+alerts:
+  minAction: mask
+  webhooks:
+    - url: ${hook}/siem
+      secret: { env: HG_TEST_WEBHOOK_SECRET }
+      retries: 3
+      backoff: 20ms
+    - url: ${hook}/slack/T000/B000/XXXX
+      format: slack
+  jsonl:
+    path: ${alertsFile}
+routes:
+  - route: GET /api/items/:itemId/comments
+    resource: api
+    exposes:
+      - each: '$.comments[*]'
+        subject: 'user:{.userId}'
+        fields: { id: '.userId', name: '.nickname', comment: '.text' }
+`,
+    )
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'proxy',
+        '--config',
+        config,
+        '--listen',
+        '127.0.0.1:0',
+        '--upstream',
+        `http://127.0.0.1:${upstreamPort}`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, HG_TEST_WEBHOOK_SECRET: WEBHOOK_SECRET },
+      },
+    )
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exited = once(child, 'exit')
+    let stdout = ''
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString()
+        const m = /listening on (http:\/\/\S+)/.exec(stdout)
+        if (m !== null) resolve(m[1] as string)
+      })
+      child.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${stderr}`)))
+    })
+    assert.match(stdout, /alerts from mask to webhook http:\/\/127\.0\.0\.1:\d+ \(json, signed\)/)
+    assert.doesNotMatch(stdout, /XXXX/, 'the banner does not print the Slack URL path (its key)')
+    // one client walking the comment pages until it has been refused 60 times
+    let refused = 0
+    for (let page = 0; page < 2000 && refused < 60; page++) {
+      const res = await fetch(`${url}/api/items/7/comments?page=${page}`)
+      await res.arrayBuffer()
+      if (res.status === 403 || res.status === 429) refused++
+    }
+    assert.equal(refused, 60, 'the harvester was refused')
+    child.kill('SIGTERM')
+    const [code, signal] = (await exited) as [number | null, string | null]
+    upstream.close()
+    receiver.close()
+    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${stderr})`)
+    assert.equal(code, 0, `exit code 0 (stderr: ${stderr})`)
+
+    // every delivery to the SIEM hook is signed with the configured secret
+    const siem = received.filter((r) => r.path === '/siem')
+    assert.ok(siem.length > 0, 'the SIEM webhook received alerts')
+    for (const r of siem) {
+      const expected = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(r.body).digest('hex')}`
+      assert.equal(r.signature, expected, 'HMAC-SHA256 of the body with the webhook secret')
+    }
+    assert.ok(
+      received.filter((r) => r.path !== '/siem').every((r) => r.signature === undefined),
+      'a webhook without a secret sends no signature',
+    )
+    // the 503 was retried: the same alert arrives again and is accepted
+    assert.equal(siem[0]?.status, 503)
+    const refusedFirst = JSON.parse(siem[0]!.body) as Alert
+    const accepted = siem.filter((r) => r.status === 200).map((r) => JSON.parse(r.body) as Alert)
+    assert.ok(
+      accepted.some((a) => a.id === refusedFirst.id),
+      'the alert refused with 503 was delivered on a retry',
+    )
+    // one alert per actor and escalation, not per refused request
+    const escalations = accepted.map((a) => `${a.actor} ${a.action}`)
+    assert.equal(new Set(escalations).size, escalations.length, `once each: ${escalations}`)
+    assert.ok(accepted.length < refused, `${accepted.length} alerts for ${refused} refusals`)
+    assert.ok(
+      accepted.some((a) => a.action === 'block' || a.action === 'throttle'),
+      `an alert says the harvester is refused: ${escalations}`,
+    )
+    for (const a of accepted) assert.ok(a.message.includes(a.actor), a.message)
+    // the Slack hook got the same alerts as Block Kit messages
+    const slack = received.filter((r) => r.path === '/slack/T000/B000/XXXX' && r.status === 200)
+    assert.equal(slack.length, accepted.length, 'the Slack hook received every alert')
+    for (const r of slack) {
+      const body = JSON.parse(r.body) as { text: string; blocks: unknown[] }
+      assert.match(body.text, /^HarvestGuard: .* escalated /)
+      assert.ok(body.blocks.length >= 2)
+    }
+    // the file holds the same alerts, and so does the journal
+    const lines = readFileSync(alertsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Alert)
+    assert.deepEqual(lines.map((a) => a.id).toSorted(), accepted.map((a) => a.id).toSorted())
+    const journal = await openJournal({ kind: 'sqlite', path: journalFile, flushIntervalMs: 50 })
+    try {
+      const journaled = await journal.alerts({ limit: 1000 })
+      assert.deepEqual(
+        journaled.map((a) => a.id).toSorted(),
+        accepted.map((a) => a.id).toSorted(),
+        'the journal recorded every alert',
+      )
+    } finally {
+      await journal.close()
+    }
+  })
+})
