@@ -28,6 +28,20 @@ function issuesOf(text: string, env: Record<string, string> = ENV): string[] {
   assert.fail('expected a ConfigError')
 }
 
+function decision(action: Decision['action'], timeMs: number): Decision {
+  return {
+    principal: 'ip:203.0.113.9',
+    actor: 'ip:203.0.113.9',
+    action,
+    score: 70,
+    readings: [],
+    linked: [],
+    timeMs,
+    expiresAtMs: timeMs + 3_600_000,
+    shadow: false,
+  }
+}
+
 describe('alerts: in the configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hg-alerts-config-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
@@ -149,17 +163,6 @@ describe('alerts: in the configuration', () => {
     })
     const gate = alerting.gate
     assert.ok(gate !== undefined)
-    const decision = (action: Decision['action'], timeMs: number): Decision =>
-      ({
-        principal: 'ip:203.0.113.9',
-        actor: 'ip:203.0.113.9',
-        action,
-        score: 70,
-        readings: [],
-        timeMs,
-        expiresAtMs: timeMs + 3_600_000,
-        shadow: false,
-      }) as unknown as Decision
     gate.consider(decision('observe', 1000)) // below minAction
     gate.consider(decision('mask', 2000))
     for (let t = 3000; t < 50_000; t += 1000) gate.consider(decision('mask', t)) // renewals
