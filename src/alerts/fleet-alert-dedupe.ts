@@ -11,6 +11,10 @@
  * as with a single guard. Actor ids come from each guard's own actor graph; a principal linked
  * differently on two guards may be alerted once per id.
  *
+ * A client still connecting is waited for (within `timeoutMs`): a guard's first alert, often
+ * raised by its first requests, would otherwise find the store's client (no offline queue)
+ * refusing commands and go out unclaimed from every guard.
+ *
  * Redis unreachable: the alert is forwarded anyway (a duplicate is better than a silent
  * harvester) and the failure reported through `onError`. One command per alert, never per
  * request; nothing on the request path waits for it.
@@ -87,8 +91,19 @@ export class FleetAlertDedupe implements AlertSink {
   send(alert: Alert): void {
     const ttl = Math.max(1000, Math.round(this.#ttlMs[actionRank(alert.action)] ?? 3_600_000))
     let timer: ReturnType<typeof setTimeout> | undefined
+    let onReady: (() => void) | undefined
+    // A client still connecting (a guard's first seconds) refuses commands at once when it has
+    // no offline queue (the store's client): wait for it within the same timeout.
+    const client = this.#client
+    const ready =
+      client.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            onReady = resolve
+            client.once('ready', resolve)
+          })
     const claim = Promise.race([
-      this.#client.set(this.key(alert), alert.id, 'PX', ttl, 'NX'),
+      ready.then(() => client.set(this.key(alert), alert.id, 'PX', ttl, 'NX')),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`no answer within ${this.#timeoutMs} ms`)),
@@ -119,6 +134,7 @@ export class FleetAlertDedupe implements AlertSink {
     )
     const tracked = done.finally(() => {
       if (timer !== undefined) clearTimeout(timer)
+      if (onReady !== undefined) client.off('ready', onReady)
       this.#pending.delete(tracked)
     })
     this.#pending.add(tracked)
