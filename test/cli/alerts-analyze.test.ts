@@ -18,11 +18,16 @@ import type { Alert } from '../../src/core/index.ts'
 const ENV = { HARVESTGUARD_SECRET: 'alerts-analyze-secret-0123456789' }
 const T0 = Date.UTC(2026, 10, 2, 9, 0, 0)
 
+const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ')
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0')
+}
+
+/** Common Log Format time. */
 function clf(t: number): string {
   const d = new Date(t)
-  const months = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ')
-  const p = (n: number): string => String(n).padStart(2, '0')
-  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`
 }
 
 /** A harvester walking comment pages once a second, and a shopper reading a few. */
