@@ -116,6 +116,14 @@ routes:
     assert.equal(refused, 60, 'the harvester was refused')
     // both guards saw the harvester escalate: without the claim each would have sent its own
     const raised = stacks.map((s) => s.alerting.gate?.raised ?? 0)
+    // and counted them in the guard's Prometheus registry
+    for (const [g, s] of stacks.entries()) {
+      const text = await s.metrics.text()
+      const counted = [...text.matchAll(/^harvestguard_alerts_total\{action="\w+"\} (\d+)$/gm)]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0)
+      assert.equal(counted, raised[g], `guard ${g}: harvestguard_alerts_total`)
+    }
     for (const p of proxies) await p.close()
     for (const s of stacks) await s.close()
     upstream.close()

@@ -14,7 +14,7 @@ import {
   type Journal,
   type Keyer,
 } from '../../core/index.ts'
-import { type Alerting, createAlerting } from '../../alerts/index.ts'
+import { ALERT_DELIVERY_FAILED, type Alerting, createAlerting } from '../../alerts/index.ts'
 import { type Config, defaultConfig, loadConfigFile, parseListen } from '../../config/index.ts'
 import {
   type AccountResolver,
@@ -126,11 +126,17 @@ export async function buildInline(flags: InlineFlags, io: CliIo): Promise<Inline
       created.client === undefined
         ? undefined
         : { client: created.client, keyPrefix: config.store.redis.keyPrefix },
-    onError: (e) => io.err(`alerts: ${e.message}\n`),
+    onError: (e) => {
+      io.err(`alerts: ${e.message}\n`)
+      if (e.code === ALERT_DELIVERY_FAILED) m.alertDeliveryFailure()
+    },
   })
   const gate = alerting.gate
   if (gate !== undefined) {
-    engine.onDecision((d) => gate.consider(d))
+    engine.onDecision((d) => {
+      const alert = gate.consider(d)
+      if (alert !== undefined) m.alert(alert.action)
+    })
     io.out(`${alerting.describe}\n`)
   }
   let metricsServer: { readonly url: string; close(): Promise<void> } | undefined
