@@ -105,12 +105,12 @@ export class ActorGraph {
    * time in bench/engine.bench.ts: the graph is as large as the ledger store, so every lookup
    * is a cache miss.)
    */
-  observe(principals: readonly Principal[]): void {
+  observe(principals: readonly Principal[], knownKinds?: ArrayLike<number>): void {
     const n = principals.length
     const kinds = n <= KIND_SCRATCH.length ? KIND_SCRATCH : new Int8Array(n)
     let owners = 0
     for (let i = 0; i < n; i++) {
-      const k = kindIndex(principals[i]!)
+      const k = knownKinds === undefined ? kindIndex(principals[i]!) : knownKinds[i]!
       kinds[i] = k
       if (isOwner(k)) owners++
     }
@@ -134,6 +134,27 @@ export class ActorGraph {
         na = this.#nodes.get(a)
       }
     }
+  }
+
+  /**
+   * Whether {@link observe} of these principals would change nothing for the owner at index
+   * `i`: its node exists and already holds every partner observe() would link from it. The
+   * engine asks after observing a request whose set of identities it had not seen with that
+   * owner, and skips linking while the set stays the same (see engine.ts).
+   */
+  holdsLinks(principals: readonly Principal[], kinds: ArrayLike<number>, i: number): boolean {
+    const a = principals[i]!
+    const na = this.#nodes.get(a)
+    if (na === undefined) return false
+    for (let j = 0; j < principals.length; j++) {
+      if (j === i) continue
+      const kb = kinds[j]!
+      if (kb < 0 || kb === KIND_NET) continue
+      const b = principals[j]!
+      if (isOwner(kb) && b < a) continue
+      if (!na.links.includes(b)) return false
+    }
+    return true
   }
 
   /** Records that owner `a` (of kind index `ka`) was seen with `b` (kind index `kb`). */

@@ -9,7 +9,7 @@
 import { ActorGraph } from './actors.ts'
 import { ACTIONS, actionRank, type Action, type Decision, type Reading } from './decision.ts'
 import type { Event, ResourceKind } from './event.ts'
-import { LEDGER_FLAG, type Ledger } from './ledger.ts'
+import { LEDGER_FLAG, Ledger } from './ledger.ts'
 import { MemoryLedgerStore, type LedgerStore } from './ledger-store.ts'
 import {
   actionForScore,
@@ -111,6 +111,17 @@ export interface Engine {
 const ALLOW: Verdict = Object.freeze({ action: 'allow', decision: undefined })
 const NO_CONTEXT = noContextSignal.index
 const KIND_KEY = 3
+const KIND_NET = 1
+// The verdict of a decision this engine took, kept on the decision itself (non-enumerable, so
+// JSON, journals and deep equality do not see it): judging a request blocked by a live decision
+// looked the verdict up in a WeakMap, 3% of the engine's time in bench/engine.bench.ts.
+const VERDICT = Symbol('verdict')
+
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b)
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
+  return x ^ (x >>> 16)
+}
 const RANK_BLOCK = ACTIONS.length - 1
 
 function isCompiled(p: CompiledPolicy | PolicySettings): p is CompiledPolicy {
@@ -189,7 +200,9 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   function verdictOf(decision: Decision): Verdict {
-    let v = verdicts.get(decision)
+    let v = (decision as { [VERDICT]?: Verdict })[VERDICT]
+    if (v !== undefined && v.decision === decision) return v
+    v = verdicts.get(decision)
     if (v === undefined) {
       v = Object.freeze({ action: decision.shadow ? 'allow' : decision.action, decision })
       verdicts.set(decision, v)
@@ -200,6 +213,8 @@ export function createEngine(options: EngineOptions): Engine {
   // The ledgers of the event being observed, by principal index (undefined: unknown kind), so
   // that judging it looks decisions up only where a ledger carries LEDGER_FLAG.decided.
   const seen: (Ledger | undefined)[] = []
+  // Kind indexes of the request being observed.
+  const KINDS = new Int8Array(16)
   const marksDecided = store.marksDecided === true
 
   function judgeSeen(principals: readonly Principal[], timeMs: number): Verdict {
@@ -354,7 +369,7 @@ export function createEngine(options: EngineOptions): Engine {
     const lapses =
       live === undefined || live.principal !== principal ? ledger.lapse() : ledger.lapses
     const actor = linking ? actors.actorOf(principal) : { id: principal, linked: [] }
-    const decision: Decision = Object.freeze({
+    const decision: Decision = {
       principal,
       actor: actor.id,
       action,
@@ -366,7 +381,11 @@ export function createEngine(options: EngineOptions): Engine {
       // ttl): a fixed lifetime is a schedule a harvester can wait out and come back to.
       expiresAtMs: timeMs + policy.ttlMs[rank]! * 2 ** Math.min(lapses, 5),
       shadow: policy.shadow,
+    }
+    Object.defineProperty(decision, VERDICT, {
+      value: Object.freeze({ action: decision.shadow ? 'allow' : decision.action, decision }),
     })
+    Object.freeze(decision)
     store.setDecision(principal, decision)
     // Re-judge at the first request once the decision has stood long enough to escalate.
     ledger.recheckAt(timeMs + escalation.after)
@@ -377,6 +396,48 @@ export function createEngine(options: EngineOptions): Engine {
       }
     }
     emit(decision)
+  }
+
+  /**
+   * Actor linking, skipped for an owner identity (account, key, session) whose request carries
+   * the same other identities as the last one it was linked with: linking would change nothing
+   * (ActorGraph.holdsLinks checked it then, and an owner's links change only on its own requests
+   * or when the graph forgets identities, which the signature includes). Looking the owner up in
+   * the graph and scanning its partners on every request was ~10% of the engine's time in
+   * bench/engine.bench.ts. The signature is a 30-bit sum of the other ledgers' mixed serials: a
+   * different set with the same sum (about 1 in 2^30) skips the links of that one request.
+   */
+  function link(principals: readonly Principal[], kinds: Int8Array): void {
+    const n = principals.length
+    const forgotten = actors.forgotten
+    let stale = false
+    for (let i = 0; i < n; i++) {
+      const k = kinds[i]!
+      if (k < 2 || k > 4) continue
+      const sig = linkSignature(kinds, i, n, forgotten)
+      if (seen[i]!.linkSig !== sig) stale = true
+    }
+    if (!stale) return
+    actors.observe(principals, kinds)
+    const after = actors.forgotten
+    for (let i = 0; i < n; i++) {
+      const k = kinds[i]!
+      if (k < 2 || k > 4) continue
+      seen[i]!.linkSig = actors.holdsLinks(principals, kinds, i)
+        ? linkSignature(kinds, i, n, after)
+        : 0
+    }
+  }
+
+  function linkSignature(kinds: Int8Array, i: number, n: number, forgotten: number): number {
+    let h = Math.imul(forgotten + 1, 0x9e3779b1)
+    for (let j = 0; j < n; j++) {
+      const k = kinds[j]!
+      if (j === i || k < 0 || k === KIND_NET) continue
+      h = (h + mix32(seen[j]!.serial)) | 0
+    }
+    h &= 0x3fffffff
+    return h === 0 ? 1 : h
   }
 
   function observe(event: Event): Verdict {
@@ -402,17 +463,24 @@ export function createEngine(options: EngineOptions): Engine {
     }
     let owners = false
     const evictions = store.evictions
-    for (let i = 0; i < n; i++) {
-      const p = principals[i]!
-      const kind = kindIndex(p)
-      seen[i] = undefined
-      if (kind < 0) continue
-      if (kind >= 2 && kind <= 4) owners = true
-      const ledger = store.getOrCreate(p, t)
-      seen[i] = ledger
-      if (ledger.record(event, policy, kind)) decide(p, ledger, kind, t)
+    const kinds = n <= KINDS.length ? KINDS : new Int8Array(n)
+    Ledger.prepare(principals)
+    try {
+      for (let i = 0; i < n; i++) {
+        const p = principals[i]!
+        const kind = kindIndex(p)
+        kinds[i] = kind
+        seen[i] = undefined
+        if (kind < 0) continue
+        if (kind >= 2 && kind <= 4) owners = true
+        const ledger = store.getOrCreate(p, t)
+        seen[i] = ledger
+        if (ledger.record(event, policy, kind)) decide(p, ledger, kind, t)
+      }
+    } finally {
+      Ledger.unprepare()
     }
-    if (owners && linking) actors.observe(principals)
+    if (owners && linking) link(principals, kinds)
     if (events % sweepEvery === 0) store.sweep(t, longestMs)
     // A ledger evicted while this event was accounted no longer gets the flag: look up all.
     return marksDecided && store.evictions === evictions

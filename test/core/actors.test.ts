@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ActorGraph } from '../../src/core/index.ts'
+import fc from 'fast-check'
+import { ActorGraph, createEngine } from '../../src/core/index.ts'
+import { event, policy, T0 } from './support.ts'
 
 describe('ActorGraph', () => {
   it('links an account to the addresses it was used from', () => {
@@ -56,5 +58,68 @@ describe('ActorGraph', () => {
     const g = new ActorGraph({ maxLinks: 3, maxNodes: 1000 })
     for (let i = 0; i < 50; i++) g.observe([`ip:10.1.0.${i}`, 'key:partner'])
     assert.ok(g.actorOf('key:partner').linked.length <= 3)
+  })
+})
+
+describe('engine actor linking', () => {
+  // The engine skips linking for an owner whose request carries the same identities as the last
+  // one it was linked with (engine.ts link()): the graph must end up exactly as if every request
+  // had been linked, including when links roll over (maxLinks) and identities are forgotten
+  // (maxNodes).
+  it('builds the same graph as linking every request', () => {
+    const identity = fc.record({
+      ip: fc.integer({ min: 0, max: 15 }),
+      session: fc.option(fc.integer({ min: 0, max: 9 })),
+      device: fc.option(fc.integer({ min: 0, max: 2 })),
+      account: fc.option(fc.integer({ min: 0, max: 3 })),
+      key: fc.option(fc.integer({ min: 0, max: 1 })),
+    })
+    fc.assert(
+      fc.property(
+        // Visitors with fixed identities, and the order of their requests (repeats are the case
+        // the engine skips).
+        fc.array(identity, { minLength: 1, maxLength: 14 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 150 }),
+        fc.constantFrom(16, 200_000),
+        fc.integer({ min: 1, max: 4 }),
+        (visitors, order, maxNodes, maxLinks) => {
+          const engine = createEngine({ policy: policy({ actors: { maxNodes, maxLinks } }) })
+          const reference = new ActorGraph({ maxNodes, maxLinks })
+          const universe = new Set<string>()
+          order.forEach((v, i) => {
+            const r = visitors[v % visitors.length]!
+            const principals = [`ip:192.0.2.${r.ip}`, `net:192.0.2.0/24`]
+            if (r.session !== null) principals.push(`session:s${r.session}`)
+            if (r.device !== null) principals.push(`device:d${r.device}`)
+            if (r.account !== null) principals.push(`account:a${r.account}`)
+            if (r.key !== null) principals.push(`key:k${r.key}`)
+            for (const p of principals) universe.add(p)
+            // A fresh array per request, as a feeder builds it.
+            engine.observe(event({ timeMs: T0 + i * 1000, principals: [...principals] }))
+            reference.observe(principals)
+          })
+          assert.equal(engine.actors.size, reference.size)
+          assert.equal(engine.actors.forgotten, reference.forgotten)
+          for (const p of universe) assert.deepEqual(engine.actors.actorOf(p), reference.actorOf(p))
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+})
+
+describe('engine actor linking after the graph forgets', () => {
+  it('links an owner again when its identities were forgotten meanwhile', () => {
+    const engine = createEngine({ policy: policy({ actors: { maxNodes: 16 } }) })
+    const reference = new ActorGraph({ maxNodes: 16 })
+    const requests = [['ip:192.0.2.1', 'session:a']]
+    for (let i = 0; i < 20; i++) requests.push([`ip:198.51.100.${i}`, `session:b${i}`])
+    requests.push(['ip:192.0.2.1', 'session:a'])
+    requests.forEach((principals, i) => {
+      engine.observe(event({ timeMs: T0 + i * 1000, principals: [...principals] }))
+      reference.observe(principals)
+    })
+    assert.deepEqual(engine.actors.actorOf('session:a'), reference.actorOf('session:a'))
+    assert.deepEqual(engine.actors.actorOf('session:a').linked.length, 1)
   })
 })
