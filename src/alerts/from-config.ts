@@ -33,6 +33,8 @@ export interface AlertSettings {
   readonly webhooks: readonly WebhookSettings[]
   readonly jsonl?: { readonly path: string } | undefined
   readonly fleetDedupe: boolean
+  /** How long shutdown waits for deliveries still queued or retrying. */
+  readonly drainTimeoutMs: number
 }
 
 /** What alerting needs besides its settings. */
@@ -58,7 +60,8 @@ export interface Alerting {
   /** One line for the start-up banner (URLs shown by origin only: a Slack URL's path is a key). */
   readonly describe: string
   /**
-   * Waits for queued deliveries (retries included) up to `timeoutMs`, then gives up on the
+   * Waits for queued deliveries (retries included) up to `timeoutMs` (default the settings'
+   * `drainTimeoutMs`), then gives up on the
    * rest; resolves to the number of alerts still undelivered then (0: nothing lost).
    */
   close(timeoutMs?: number): Promise<number>
@@ -135,7 +138,7 @@ export function createAlerting(settings: AlertSettings, options: CreateAlertingO
     gate,
     sinks,
     describe,
-    async close(timeoutMs = 10_000) {
+    async close(timeoutMs = settings.drainTimeoutMs) {
       let timer: ReturnType<typeof setTimeout> | undefined
       const closed = gate.close().then(() => true)
       const late = new Promise<boolean>((resolve) => {

@@ -302,8 +302,10 @@ export const alertsSchema = z
       .strict()
       .optional(),
     fleetDedupe: z.boolean().default(true),
+    drainTimeout: durationSchema({ minMs: 0, maxMs: 600_000 }).prefault('10s'),
   })
   .strict()
+  .transform(({ drainTimeout, ...rest }) => ({ ...rest, drainTimeoutMs: drainTimeout }))
 
 /**
  * A section that may be absent, or present but empty (`store:` with every line commented out

@@ -7,7 +7,7 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -33,7 +33,7 @@ describe('harvestguard proxy with alerts in its config', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hg-cli-alerts-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('posts one signed alert per escalation to the webhook, retries a 503, writes the file and the journal', async () => {
+  it('posts one signed alert per escalation to the webhook, retries a 503, writes the file and the journal', async (t) => {
     // the webhook receiver: the SIEM hook's first delivery is answered 503 (must be retried)
     const received: Received[] = []
     const receiver = createServer((req, res) => {
@@ -67,6 +67,15 @@ describe('harvestguard proxy with alerts in its config', () => {
     })
     upstream.listen(0, '127.0.0.1')
     await once(upstream, 'listening')
+    // a failing assertion must not leave servers (or the proxy) keeping the test process alive
+    t.after(() => {
+      spawned?.kill('SIGKILL')
+      for (const server of [upstream, receiver]) {
+        server.closeAllConnections()
+        server.close(() => {})
+      }
+    })
+    let spawned: ChildProcess | undefined
     const upstreamPort = (upstream.address() as AddressInfo).port
     const alertsFile = join(dir, 'alerts.jsonl')
     const journalFile = join(dir, 'journal.db')
@@ -116,6 +125,7 @@ routes:
         env: { ...process.env, HG_TEST_WEBHOOK_SECRET: WEBHOOK_SECRET },
       },
     )
+    spawned = child
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     const exited = once(child, 'exit')
@@ -198,5 +208,135 @@ routes:
     } finally {
       await journal.close()
     }
+  })
+  it('on SIGTERM waits for slow deliveries, gives up a dead webhook at drainTimeout, exits 0', async (t) => {
+    // /slow answers every alert after 200 ms; /dead answers 503 forever
+    const slow: Alert[] = []
+    let deadAttempts = 0
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        if (req.url === '/dead') {
+          deadAttempts++
+          res.writeHead(503).end()
+          return
+        }
+        setTimeout(() => {
+          slow.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Alert)
+          res.writeHead(200).end()
+        }, 200)
+      })
+    })
+    receiver.listen(0, '127.0.0.1')
+    await once(receiver, 'listening')
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+    const upstream = createServer((req, res) => {
+      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 0)
+      const comments = Array.from({ length: RECORDS_PER_PAGE }, (_, i) => ({
+        userId: 800_000 + page * RECORDS_PER_PAGE + i,
+        nickname: `buyer ${page}-${i}`,
+        text: 'fine',
+      }))
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ comments }))
+    })
+    upstream.listen(0, '127.0.0.1')
+    await once(upstream, 'listening')
+    // a failing assertion must not leave servers (or the proxy) keeping the test process alive
+    t.after(() => {
+      spawned?.kill('SIGKILL')
+      for (const server of [upstream, receiver]) {
+        server.closeAllConnections()
+        server.close(() => {})
+      }
+    })
+    let spawned: ChildProcess | undefined
+    const journalFile = join(dir, 'drain.db')
+    const config = join(dir, 'drain.yaml')
+    writeFileSync(
+      config,
+      `secret: cli-alerts-test-secret-0123456789
+store:
+  snapshotPath: null
+journal:
+  path: ${journalFile}
+  flushInterval: 50ms
+alerts:
+  minAction: mask
+  drainTimeout: 3s
+  webhooks:
+    - url: ${hook}/slow
+    - url: ${hook}/dead
+      retries: 20
+      backoff: 10m
+      maxBackoff: 10m
+routes:
+  - route: GET /api/items/:itemId/comments
+    resource: api
+    exposes:
+      - each: '$.comments[*]'
+        subject: 'user:{.userId}'
+        fields: { id: '.userId', name: '.nickname', comment: '.text' }
+`,
+    )
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'proxy',
+        '--config',
+        config,
+        '--listen',
+        '127.0.0.1:0',
+        '--upstream',
+        `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    spawned = child
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const exited = once(child, 'exit')
+    let stdout = ''
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString()
+        const m = /listening on (http:\/\/\S+)/.exec(stdout)
+        if (m !== null) resolve(m[1] as string)
+      })
+      child.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${stderr}`)))
+    })
+    let refused = 0
+    for (let page = 0; page < 2000 && refused < 20; page++) {
+      const res = await fetch(`${url}/api/items/8/comments?page=${page}`)
+      await res.arrayBuffer()
+      if (res.status === 403 || res.status === 429) refused++
+    }
+    assert.equal(refused, 20, 'the harvester was refused')
+    // at once: the slow hook still has alerts queued (200 ms each)
+    child.kill('SIGTERM')
+    const [code, signal] = (await exited) as [number | null, string | null]
+    upstream.close()
+    receiver.close()
+    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${stderr})`)
+    assert.equal(code, 0, `exit code 0 (stderr: ${stderr})`)
+    const journal = await openJournal({ kind: 'sqlite', path: journalFile, flushIntervalMs: 50 })
+    let journaled: Alert[]
+    try {
+      journaled = await journal.alerts({ limit: 1000 })
+    } finally {
+      await journal.close()
+    }
+    assert.ok(journaled.length > 1, `alerts raised: ${journaled.length}`)
+    assert.deepEqual(
+      slow.map((a) => a.id).toSorted(),
+      journaled.map((a) => a.id).toSorted(),
+      'every alert reached the slow webhook before the process exited',
+    )
+    assert.ok(deadAttempts >= 1, 'the dead webhook was tried')
+    const m = /alerts: (\d+) alert\(s\) not delivered by shutdown/.exec(stderr)
+    assert.ok(m !== null, `the loss is reported: ${stderr}`)
+    assert.equal(Number(m[1]), journaled.length, 'what the dead webhook never took')
   })
 })

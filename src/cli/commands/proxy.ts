@@ -55,12 +55,9 @@ export interface InlineStack {
   readonly metrics: HarvestGuardMetrics
   /** The configured alert sinks behind their gate (`alerts:`; none by default). */
   readonly alerting: Alerting
-  /** Alerts delivered or given up (deadline 10 s), final store sync (Redis), the journal's last flush. */
+  /** Alerts delivered or given up (`alerts.drainTimeout`), final store sync (Redis), the journal's last flush. */
   close(): Promise<void>
 }
-
-/** How long shutdown waits for webhook deliveries still retrying. */
-export const ALERT_DRAIN_MS = 10_000
 
 /** Builds config -> keyer, catalogue, engine, journal -> guard. */
 export async function buildInline(flags: InlineFlags, io: CliIo): Promise<InlineStack> {
@@ -192,7 +189,7 @@ export async function buildInline(flags: InlineFlags, io: CliIo): Promise<Inline
     close: async () => {
       await metricsServer?.close()
       // before the store: a fleet's claims use its Redis client
-      const lost = await alerting.close(ALERT_DRAIN_MS)
+      const lost = await alerting.close()
       if (lost > 0) io.err(`alerts: ${lost} alert(s) not delivered by shutdown\n`)
       await created.close()
       await journal?.close()
