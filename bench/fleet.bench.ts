@@ -26,6 +26,10 @@ import { commandCalls, startRedis } from '../test/fleet/redis-servers.ts'
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
+// HTTP balancing: 'sticky' gives each guard its own client address (a balancer hashing on the
+// client); 'spread' sends one client address to all 3 guards (round-robin balancing: every
+// guard serves every principal, so every view is the fleet's own ∪ peers).
+const BALANCE = process.env['BENCH_BALANCE'] === 'spread' ? 'spread' : 'sticky'
 const CONNECTIONS = 10
 const GUARDS = 3
 
@@ -132,7 +136,9 @@ async function round(stores: LedgerStore[], admin: Redis | undefined): Promise<R
   const f = await fleet(stores)
   const before = admin === undefined ? 0 : commandCalls(await admin.info('commandstats'))
   const started = performance.now()
-  const loads = await Promise.all(f.urls.map((url, i) => autocannon(url, `198.51.100.${10 + i}`)))
+  const loads = await Promise.all(
+    f.urls.map((url, i) => autocannon(url, `198.51.100.${BALANCE === 'sticky' ? 10 + i : 10}`)),
+  )
   const seconds = (performance.now() - started) / 1000
   // one last sync so every round ends with the fleet's view published
   for (const s of stores) if (s instanceof RedisLedgerStore) await s.close()
@@ -240,7 +246,7 @@ try {
     httpRows.push({ round: r, memory, redis: red })
   }
   console.log(
-    `${GUARDS} guards (Fastify, one process) × ${CONNECTIONS} connections each from 3 autocannon processes, ${DURATION_S} s per round, 2 KB JSON with 12 records per response, Redis ${redis.port} (bench-owned)\n`,
+    `${GUARDS} guards (Fastify, one process) × ${CONNECTIONS} connections each from 3 autocannon processes (${BALANCE === 'sticky' ? 'sticky: one client address per guard' : 'spread: one client address sent to all 3 guards, as round-robin balancing'}), ${DURATION_S} s per round, 2 KB JSON with 12 records per response, Redis ${redis.port} (bench-owned)\n`,
   )
   console.log(
     '| round | memory store req/s | Redis store req/s | ratio | Redis commands | commands / request | non-2xx |',
