@@ -281,6 +281,11 @@ export class RedisLedgerStore implements LedgerStore {
   #failingSinceMs = 0
   #resync = false
   #closed = false
+  // Until the client first connects, rounds that find it still connecting wait instead of failing
+  // (it has no offline queue): a guard starting up is not a Redis outage.
+  readonly #client: { readonly status: string }
+  readonly #createdMs: number
+  #connected = false
 
   constructor(options: RedisLedgerStoreOptions) {
     const max = options.maxPrincipals ?? 1_000_000
@@ -310,9 +315,11 @@ export class RedisLedgerStore implements LedgerStore {
     this.#onError = options.onError ?? (() => {})
     this.#onSync = options.onSync ?? (() => {})
     this.#now = options.now ?? Date.now
+    this.#client = options.client
+    this.#createdMs = this.#now()
     if (intervalMs > 0) {
       this.#timer = setInterval(() => {
-        void this.sync()
+        if (!this.#starting()) void this.sync()
       }, intervalMs)
       this.#timer.unref()
     }
@@ -459,12 +466,27 @@ export class RedisLedgerStore implements LedgerStore {
     }
   }
 
+  /** True while the client makes its first connection (for at most the sync timeout). */
+  #starting(): boolean {
+    if (this.#connected) return false
+    const status = this.#client.status
+    if (status === 'ready') {
+      this.#connected = true
+      return false
+    }
+    return (
+      (status === 'connecting' || status === 'connect') &&
+      this.#now() - this.#createdMs < this.#syncTimeoutMs
+    )
+  }
+
   /**
    * Runs one sync round now (the timer calls this). Resolves with the round, or undefined when it
    * failed (reported through `onError`) or another round was still running. Never rejects.
    */
   sync(): Promise<SyncRound | undefined> {
     if (this.#inFlight !== undefined) return this.#inFlight.then(() => undefined)
+
     const run = this.#round().finally(() => {
       this.#inFlight = undefined
     })
