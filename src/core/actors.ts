@@ -14,7 +14,7 @@
  * kept); the least recently linked identity is forgotten first.
  */
 import { kindIndex } from './policy.ts'
-import type { Principal } from './principal.ts'
+import { KIND, type Principal } from './principal.ts'
 
 /** Options of {@link ActorGraph}. */
 export interface ActorGraphOptions {
@@ -46,12 +46,12 @@ export interface Actor {
   readonly linked: readonly LinkedPrincipal[]
 }
 
-const KIND_IP = 0
-const KIND_NET = 1
-const KIND_ACCOUNT = 2
-const KIND_KEY = 3
-const KIND_SESSION = 4
-const KIND_DEVICE = 5
+const KIND_IP = KIND.ip
+const KIND_NET = KIND.net
+const KIND_ACCOUNT = KIND.account
+const KIND_KEY = KIND.key
+const KIND_SESSION = KIND.session
+const KIND_DEVICE = KIND.device
 
 interface Node {
   /** Partners, oldest first. */
@@ -249,5 +249,3 @@ function linkNote(partner: Principal, kind: number, via: Principal, viaKind: num
   if (isOwner(kind) && !isOwner(viaKind)) return `${partner} was used from ${via}`
   return `${partner} was seen on the same requests as ${via}`
 }
-
-export { KIND_ACCOUNT, KIND_DEVICE, KIND_IP, KIND_KEY, KIND_NET, KIND_SESSION }

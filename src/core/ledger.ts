@@ -17,6 +17,7 @@
 import { HarvestGuardError } from './errors.ts'
 import { ANOMALY, type Event } from './event.ts'
 import type { CompiledPolicy } from './policy.ts'
+import { KIND } from './principal.ts'
 import { WindowedCounter, WindowedDistinct, type Windows } from './sketch/index.ts'
 
 /** Code of ledger bytes that cannot be decoded (corrupt snapshot or fleet state). */
@@ -834,7 +835,7 @@ export class Ledger {
 
 const INT_COUNT = 30
 // PRINCIPAL_KINDS index of key: (policy.ts checks the order at load).
-const KIND_KEY = 3
+const KIND_KEY = KIND.key
 
 /** One of 32 bits picked by the request's device principal (its digest's last hex digits). */
 function deviceBit(principals: readonly string[]): number {

@@ -6,6 +6,16 @@
  */
 export const PRINCIPAL_KINDS = ['ip', 'net', 'account', 'key', 'session', 'device'] as const
 
+/** Index of each kind in {@link PRINCIPAL_KINDS} (the hot path works with indexes). */
+export const KIND = Object.freeze({
+  ip: 0,
+  net: 1,
+  account: 2,
+  key: 3,
+  session: 4,
+  device: 5,
+} as const satisfies Record<(typeof PRINCIPAL_KINDS)[number], number>)
+
 /** One of {@link PRINCIPAL_KINDS}. */
 export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number]
 
