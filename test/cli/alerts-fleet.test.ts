@@ -20,6 +20,7 @@ import type { CliIo } from '../../src/cli/program.ts'
 import type { Alert } from '../../src/core/index.ts'
 import { createReverseProxy } from '../../src/proxy/index.ts'
 import { REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import { COMMENTS_ROUTE_YAML, startCommentsApp } from '../support/proxy-process.ts'
 
 const skip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
 const RECORDS_PER_PAGE = 50
@@ -49,18 +50,7 @@ describe('alerts from two guards sharing Redis, wired from config', { skip }, ()
     })
     receiver.listen(0, '127.0.0.1')
     await once(receiver, 'listening')
-    const upstream = createServer((req, res) => {
-      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 0)
-      const comments = Array.from({ length: RECORDS_PER_PAGE }, (_, i) => ({
-        userId: 900_000 + page * RECORDS_PER_PAGE + i,
-        nickname: `buyer ${page}-${i}`,
-        text: 'fine',
-      }))
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ comments }))
-    })
-    upstream.listen(0, '127.0.0.1')
-    await once(upstream, 'listening')
+    const { server: upstream, url: upstreamUrl } = await startCommentsApp(900_000, RECORDS_PER_PAGE)
     const config = join(dir, 'harvestguard.yaml')
     writeFileSync(
       config,
@@ -76,13 +66,7 @@ alerts:
   webhooks:
     - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook
 routes:
-  - route: GET /api/items/:itemId/comments
-    resource: api
-    exposes:
-      - each: '$.comments[*]'
-        subject: 'user:{.userId}'
-        fields: { id: '.userId', name: '.nickname', comment: '.text' }
-`,
+${COMMENTS_ROUTE_YAML}`,
     )
     let out = ''
     let err = ''
@@ -99,7 +83,7 @@ routes:
     assert.match(out, /once per fleet, claimed in Redis/)
     const proxies = stacks.map((s) =>
       createReverseProxy({
-        upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+        upstream: upstreamUrl,
         guard: s.guard,
       }),
     )

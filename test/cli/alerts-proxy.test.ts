@@ -7,7 +7,7 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Alert } from '../../src/core/index.ts'
 import { openJournal } from '../../src/journal/index.ts'
+import { COMMENTS_ROUTE_YAML, spawnProxy, startCommentsApp } from '../support/proxy-process.ts'
 
-const BIN = join(import.meta.dirname, '../../bin/harvestguard.js')
 const WEBHOOK_SECRET = 'webhook-hmac-secret-for-the-test-0123'
 const RECORDS_PER_PAGE = 50
 
@@ -55,18 +55,7 @@ describe('harvestguard proxy with alerts in its config', () => {
     await once(receiver, 'listening')
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
     // the application: every comments page names 50 distinct users
-    const upstream = createServer((req, res) => {
-      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 0)
-      const comments = Array.from({ length: RECORDS_PER_PAGE }, (_, i) => ({
-        userId: 700_000 + page * RECORDS_PER_PAGE + i,
-        nickname: `buyer ${page}-${i}`,
-        text: 'fine',
-      }))
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ comments }))
-    })
-    upstream.listen(0, '127.0.0.1')
-    await once(upstream, 'listening')
+    const { server: upstream, url: upstreamUrl } = await startCommentsApp(700_000, RECORDS_PER_PAGE)
     // a failing assertion must not leave servers (or the proxy) keeping the test process alive
     t.after(() => {
       spawned?.kill('SIGKILL')
@@ -76,7 +65,6 @@ describe('harvestguard proxy with alerts in its config', () => {
       }
     })
     let spawned: ChildProcess | undefined
-    const upstreamPort = (upstream.address() as AddressInfo).port
     const alertsFile = join(dir, 'alerts.jsonl')
     const journalFile = join(dir, 'journal.db')
     const config = join(dir, 'harvestguard.yaml')
@@ -100,46 +88,26 @@ alerts:
   jsonl:
     path: ${alertsFile}
 routes:
-  - route: GET /api/items/:itemId/comments
-    resource: api
-    exposes:
-      - each: '$.comments[*]'
-        subject: 'user:{.userId}'
-        fields: { id: '.userId', name: '.nickname', comment: '.text' }
-`,
+${COMMENTS_ROUTE_YAML}`,
     )
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'proxy',
-        '--config',
-        config,
-        '--listen',
-        '127.0.0.1:0',
-        '--upstream',
-        `http://127.0.0.1:${upstreamPort}`,
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, HG_TEST_WEBHOOK_SECRET: WEBHOOK_SECRET },
-      },
-    )
-    spawned = child
-    let stderr = ''
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const exited = once(child, 'exit')
-    let stdout = ''
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString()
-        const m = /listening on (http:\/\/\S+)/.exec(stdout)
-        if (m !== null) resolve(m[1] as string)
-      })
-      child.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${stderr}`)))
+    const proxy = spawnProxy({
+      config,
+      upstream: upstreamUrl,
+      env: { ...process.env, HG_TEST_WEBHOOK_SECRET: WEBHOOK_SECRET },
     })
-    assert.match(stdout, /alerts from mask to webhook http:\/\/127\.0\.0\.1:\d+ \(json, signed\)/)
-    assert.doesNotMatch(stdout, /XXXX/, 'the banner does not print the Slack URL path (its key)')
+    const child = proxy.child
+    spawned = child
+    const exited = proxy.exited
+    const url = await proxy.url
+    assert.match(
+      proxy.stdout(),
+      /alerts from mask to webhook http:\/\/127\.0\.0\.1:\d+ \(json, signed\)/,
+    )
+    assert.doesNotMatch(
+      proxy.stdout(),
+      /XXXX/,
+      'the banner does not print the Slack URL path (its key)',
+    )
     // one client walking the comment pages until it has been refused 60 times
     let refused = 0
     for (let page = 0; page < 2000 && refused < 60; page++) {
@@ -152,8 +120,8 @@ routes:
     const [code, signal] = (await exited) as [number | null, string | null]
     upstream.close()
     receiver.close()
-    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${stderr})`)
-    assert.equal(code, 0, `exit code 0 (stderr: ${stderr})`)
+    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${proxy.stderr()})`)
+    assert.equal(code, 0, `exit code 0 (stderr: ${proxy.stderr()})`)
 
     // every delivery to the SIEM hook is signed with the configured secret
     const siem = received.filter((r) => r.path === '/siem')
@@ -231,18 +199,7 @@ routes:
     receiver.listen(0, '127.0.0.1')
     await once(receiver, 'listening')
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
-    const upstream = createServer((req, res) => {
-      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 0)
-      const comments = Array.from({ length: RECORDS_PER_PAGE }, (_, i) => ({
-        userId: 800_000 + page * RECORDS_PER_PAGE + i,
-        nickname: `buyer ${page}-${i}`,
-        text: 'fine',
-      }))
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ comments }))
-    })
-    upstream.listen(0, '127.0.0.1')
-    await once(upstream, 'listening')
+    const { server: upstream, url: upstreamUrl } = await startCommentsApp(800_000, RECORDS_PER_PAGE)
     // a failing assertion must not leave servers (or the proxy) keeping the test process alive
     t.after(() => {
       spawned?.kill('SIGKILL')
@@ -272,41 +229,13 @@ alerts:
       backoff: 10m
       maxBackoff: 10m
 routes:
-  - route: GET /api/items/:itemId/comments
-    resource: api
-    exposes:
-      - each: '$.comments[*]'
-        subject: 'user:{.userId}'
-        fields: { id: '.userId', name: '.nickname', comment: '.text' }
-`,
+${COMMENTS_ROUTE_YAML}`,
     )
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'proxy',
-        '--config',
-        config,
-        '--listen',
-        '127.0.0.1:0',
-        '--upstream',
-        `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const proxy = spawnProxy({ config, upstream: upstreamUrl })
+    const child = proxy.child
     spawned = child
-    let stderr = ''
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const exited = once(child, 'exit')
-    let stdout = ''
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString()
-        const m = /listening on (http:\/\/\S+)/.exec(stdout)
-        if (m !== null) resolve(m[1] as string)
-      })
-      child.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${stderr}`)))
-    })
+    const exited = proxy.exited
+    const url = await proxy.url
     let refused = 0
     for (let page = 0; page < 2000 && refused < 20; page++) {
       const res = await fetch(`${url}/api/items/8/comments?page=${page}`)
@@ -319,8 +248,8 @@ routes:
     const [code, signal] = (await exited) as [number | null, string | null]
     upstream.close()
     receiver.close()
-    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${stderr})`)
-    assert.equal(code, 0, `exit code 0 (stderr: ${stderr})`)
+    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${proxy.stderr()})`)
+    assert.equal(code, 0, `exit code 0 (stderr: ${proxy.stderr()})`)
     const journal = await openJournal({ kind: 'sqlite', path: journalFile, flushIntervalMs: 50 })
     let journaled: Alert[]
     try {
@@ -335,8 +264,8 @@ routes:
       'every alert reached the slow webhook before the process exited',
     )
     assert.ok(deadAttempts >= 1, 'the dead webhook was tried')
-    const m = /alerts: (\d+) alert\(s\) not delivered by shutdown/.exec(stderr)
-    assert.ok(m !== null, `the loss is reported: ${stderr}`)
+    const m = /alerts: (\d+) alert\(s\) not delivered by shutdown/.exec(proxy.stderr())
+    assert.ok(m !== null, `the loss is reported: ${proxy.stderr()}`)
     assert.equal(Number(m[1]), journaled.length, 'what the dead webhook never took')
   })
 })

@@ -6,22 +6,18 @@
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { POSTGRES_URL, REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import { COMMENTS_ROUTE_YAML, spawnProxy, startCommentsApp } from '../support/proxy-process.ts'
 
 const redisSkip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
 const postgresSkip = await requireService('PostgreSQL', '127.0.0.1', 5432)
 const skip = redisSkip || postgresSkip
-const BIN = join(import.meta.dirname, '../../bin/harvestguard.js')
 const RECORDS_PER_PAGE = 50
 
 describe('harvestguard proxy with store redis and journal postgres', { skip }, () => {
@@ -43,19 +39,7 @@ describe('harvestguard proxy with store redis and journal postgres', { skip }, (
 
   it('records a decision in PostgreSQL and its ledgers in Redis, and exits cleanly on SIGTERM', async () => {
     // the application: every comments page names 50 distinct users
-    const upstream = createServer((req, res) => {
-      const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? 0)
-      const comments = Array.from({ length: RECORDS_PER_PAGE }, (_, i) => ({
-        userId: 500_000 + page * RECORDS_PER_PAGE + i,
-        nickname: `buyer ${page}-${i}`,
-        text: 'fine',
-      }))
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ comments }))
-    })
-    upstream.listen(0, '127.0.0.1')
-    await once(upstream, 'listening')
-    const upstreamPort = (upstream.address() as AddressInfo).port
+    const { server: upstream, url: upstreamUrl } = await startCommentsApp(500_000, RECORDS_PER_PAGE)
     const config = join(dir, 'harvestguard.yaml')
     writeFileSync(
       config,
@@ -72,40 +56,12 @@ journal:
     url: ${POSTGRES_URL}
     schema: ${schema}
 routes:
-  - route: GET /api/items/:itemId/comments
-    resource: api
-    exposes:
-      - each: '$.comments[*]'
-        subject: 'user:{.userId}'
-        fields: { id: '.userId', name: '.nickname', comment: '.text' }
-`,
+${COMMENTS_ROUTE_YAML}`,
     )
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'proxy',
-        '--config',
-        config,
-        '--listen',
-        '127.0.0.1:0',
-        '--upstream',
-        `http://127.0.0.1:${upstreamPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let stderr = ''
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const exited = once(child, 'exit')
-    let stdout = ''
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString()
-        const m = /listening on (http:\/\/\S+)/.exec(stdout)
-        if (m !== null) resolve(m[1] as string)
-      })
-      child.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${stderr}`)))
-    })
+    const proxy = spawnProxy({ config, upstream: upstreamUrl })
+    const child = proxy.child
+    const exited = proxy.exited
+    const url = await proxy.url
     // one client walking the comment pages: 40 pages, 2,000 distinct people
     let served = 0
     for (let page = 0; page < 40; page++) {
@@ -117,8 +73,8 @@ routes:
     child.kill('SIGTERM')
     const [code, signal] = (await exited) as [number | null, string | null]
     upstream.close()
-    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${stderr})`)
-    assert.equal(code, 0, `exit code 0 (stderr: ${stderr})`)
+    assert.equal(signal, null, `exits by itself on SIGTERM (stderr: ${proxy.stderr()})`)
+    assert.equal(code, 0, `exit code 0 (stderr: ${proxy.stderr()})`)
 
     const pool = new pg.Pool({ connectionString: POSTGRES_URL })
     try {

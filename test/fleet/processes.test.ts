@@ -20,7 +20,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,10 +29,10 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { spawnProxy } from '../support/proxy-process.ts'
 import { REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
 
 const skip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
-const BIN = join(import.meta.dirname, '../../bin/harvestguard.js')
 const MAX_REQUESTS = 1500
 
 function configText(store: string): string {
@@ -53,33 +53,8 @@ async function startProxy(
   upstream: string,
   dir: string,
 ): Promise<ChildProcess & { url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'proxy',
-      '--config',
-      config,
-      '--listen',
-      '127.0.0.1:0',
-      '--upstream',
-      upstream,
-      '--no-journal',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
-  )
-  let stderr = ''
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
-  let stdout = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(stdout)
-      if (m !== null) resolve(m[1] as string)
-    })
-    child.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${stderr}`)))
-  })
-  return Object.assign(child, { url })
+  const proxy = spawnProxy({ config, upstream, cwd: dir, args: ['--no-journal'] })
+  return Object.assign(proxy.child, { url: await proxy.url })
 }
 
 async function stop(children: readonly ChildProcess[]): Promise<void> {
