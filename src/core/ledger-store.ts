@@ -60,6 +60,34 @@ export interface MemoryLedgerStoreOptions {
 const FORMAT = 'harvestguard-ledgers'
 const FORMAT_VERSION = 1
 
+const isActive = (ledger: Ledger): boolean => ledger.requests > 0
+
+/**
+ * Removes one ledger from a map in creation order, least recently active first, approximately,
+ * and returns it (undefined when the map is empty). The map is not reordered on use (re-inserting
+ * on every event churned its tables and cost more than the accounting); instead, second chance:
+ * an entry at the old end that `active` says has requests and that was active within `touchMs` of
+ * now goes to the recent end and the next is examined, up to 32.
+ */
+export function evictLeastRecent<L extends Ledger>(
+  ledgers: Map<Principal, L>,
+  timeMs: number,
+  touchMs: number,
+  active: (ledger: L) => boolean,
+): L | undefined {
+  let chances = 32
+  for (const [principal, ledger] of ledgers) {
+    if (chances-- > 0 && active(ledger) && timeMs - ledger.lastMs <= touchMs) {
+      ledgers.delete(principal)
+      ledgers.set(principal, ledger)
+      continue
+    }
+    ledgers.delete(principal)
+    return ledger
+  }
+  return undefined
+}
+
 /**
  * Ledgers and live decisions in process memory, with a cap on tracked principals (least recently
  * active evicted first, approximately: second-chance over creation order; counted).
@@ -117,24 +145,10 @@ export class MemoryLedgerStore implements LedgerStore {
     return ledger
   }
 
-  /**
-   * Evicts one ledger, least recently active first, approximately: the Map is in creation order
-   * and is not reordered on use (re-inserting on every event churned the Map's tables and cost
-   * more than the accounting). Instead, second chance: an entry at the old end that was active
-   * within `touchMs` of now goes to the recent end and the next is examined, up to a few.
-   */
+  /** Evicts one ledger, least recently active first, approximately (see evictLeastRecent). */
   #evict(timeMs: number): void {
-    const ledgers = this.#ledgers
-    let chances = 32
-    for (const [principal, ledger] of ledgers) {
-      if (chances-- > 0 && ledger.requests > 0 && timeMs - ledger.lastMs <= this.#touchMs) {
-        ledgers.delete(principal)
-        ledgers.set(principal, ledger)
-        continue
-      }
-      ledgers.delete(principal)
+    if (evictLeastRecent(this.#ledgers, timeMs, this.#touchMs, isActive) !== undefined) {
       this.#evictions++
-      return
     }
   }
 

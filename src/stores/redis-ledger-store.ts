@@ -29,7 +29,7 @@ import type { Action, Decision } from '../core/index.ts'
 import { actionRank } from '../core/index.ts'
 import type { Event } from '../core/index.ts'
 import { HarvestGuardError } from '../core/index.ts'
-import { Ledger } from '../core/index.ts'
+import { Ledger, evictLeastRecent } from '../core/index.ts'
 import type { LedgerStore } from '../core/index.ts'
 import type { CompiledPolicy } from '../core/index.ts'
 import type { Principal } from '../core/index.ts'
@@ -185,6 +185,8 @@ class FleetLedger extends Ledger {
     return this.#view
   }
 }
+
+const isOwnActive = (ledger: FleetLedger): boolean => ledger.ownRequests > 0
 
 /**
  * Ledger members that stay this guard's own: bookkeeping (flags, memory, recency) and what is
@@ -356,25 +358,12 @@ export class RedisLedgerStore implements LedgerStore {
     return ledger
   }
 
-  /**
-   * Evicts one ledger, least recently active first, approximately, as MemoryLedgerStore does: the
-   * Map is in creation order, not reordered per event (that churn cost more than accounting);
-   * an entry at the old end active within `touchMs` gets a second chance, up to a few.
-   */
+  /** Evicts one ledger as MemoryLedgerStore does (evictLeastRecent), judged by own requests. */
   #evict(timeMs: number): void {
-    const ledgers = this.#ledgers
-    let chances = 32
-    for (const [principal, ledger] of ledgers) {
-      if (chances-- > 0 && ledger.ownRequests > 0 && timeMs - ledger.lastMs <= this.#touchMs) {
-        ledgers.delete(principal)
-        ledgers.set(principal, ledger)
-        continue
-      }
-      ledgers.delete(principal)
-      this.#dirty.delete(ledger)
-      this.#evictions++
-      return
-    }
+    const evicted = evictLeastRecent(this.#ledgers, timeMs, this.#touchMs, isOwnActive)
+    if (evicted === undefined) return
+    this.#dirty.delete(evicted)
+    this.#evictions++
   }
 
   delete(principal: Principal): boolean {
