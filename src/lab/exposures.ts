@@ -66,21 +66,31 @@ export function createExposureCache(
   catalogue: Catalogue,
   keyer: Keyer,
   maxEntries = 300_000,
-): (method: string, path: string, status: number, data: unknown, hasAccount: boolean) => Exposed {
+): (
+  method: string,
+  path: string,
+  status: number,
+  data: unknown,
+  hasAccount: boolean,
+  match?: RouteMatch,
+) => Exposed {
   const cache = new Map<string, Exposed>()
-  return (method, path, status, data, hasAccount) => {
+  return (method, path, status, data, hasAccount, match) => {
     const k = `${hasAccount ? 'a' : '-'}${status}${method} ${path}`
     let hit = cache.get(k)
     if (hit === undefined) {
       if (cache.size >= maxEntries) cache.clear()
-      hit = exposeResponse(catalogue, keyer, method, path, status, data, hasAccount)
+      hit = exposeResponse(catalogue, keyer, method, path, status, data, hasAccount, match)
       cache.set(k, hit)
     }
     return hit
   }
 }
 
-/** Computes exposures from a response's data through the catalogue. */
+/**
+ * Computes exposures from a response's data through the catalogue. `match` is the route match of
+ * (method, path) when the caller already has it (it judged the request before answering).
+ */
 export function exposeResponse(
   catalogue: Catalogue,
   keyer: Keyer,
@@ -89,8 +99,8 @@ export function exposeResponse(
   status: number,
   data: unknown,
   hasAccount: boolean,
+  match: RouteMatch | undefined = catalogue.match(method, path),
 ): Exposed {
-  const match: RouteMatch | undefined = catalogue.match(method, path)
   if (match === undefined) return { route: '', resource: 'other', ordinal: -1, exposures: NONE }
   const route = match.route
   if (

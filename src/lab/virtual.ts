@@ -9,6 +9,7 @@ import {
   type Keyer,
   type PendingRequest,
   type Principal,
+  type RouteMatch,
 } from '../core/index.ts'
 import { computeAnomalies, createAutomationTest } from '../http/index.ts'
 import { createExposureCache, exposeResponse, memoKeyer } from './exposures.ts'
@@ -225,8 +226,10 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
     // What the guard knows before answering: the route, whether it discloses records, whether
     // a Referer came.
     let verdict: ReturnType<LabEngine['judge']> | undefined
+    let match: RouteMatch | undefined
     if (engine !== undefined && !lean) {
-      const route = catalogue.match(s.method, s.path)?.route
+      match = catalogue.match(s.method, s.path)
+      const route = match?.route
       verdict =
         route === undefined
           ? engine.judge(principals, t)
@@ -272,6 +275,7 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
         response.status,
         response.data,
         account !== '',
+        match,
       )
       exposures = exposed.exposures
       if (action === 'mask' && exposures.length > 0) {
