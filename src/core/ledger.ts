@@ -595,7 +595,51 @@ export class Ledger {
    */
   merge(other: Ledger, policy: CompiledPolicy): void {
     if (other === this || other.#requests === 0) return
+    this.#mergeSketches(other, policy.windows)
+    this.#mergeCounts(other, policy.windows)
+  }
+
+  /**
+   * Brings a fleet view up to date: afterwards this ledger reads as one rebuilt by merging
+   * `peers` (in order) and then `own` into an empty ledger, without the rebuild. This ledger is
+   * such a view (own ∪ peers) that has since been fed the events `own` was fed. Sketches: only
+   * the ledgers in `fresh` are unioned in (union is idempotent, and a peer's cumulative sketches
+   * only grow, so the earlier versions this view merged are contained in the current ones);
+   * for a new, empty view pass every peer and `own`. Everything else (request, record and
+   * sample counters, the request window, rhythm, walk, clock) is reset to what the merges would
+   * give, since addition is not idempotent. A ledger of `peers` not in `fresh` may therefore
+   * come from `fromBytes(..., { sketches: false })`. The engine's bookkeeping here (flags,
+   * checkpoints requested, serial, link signature) stays; lapses are `own`'s (the engine counts
+   * them in both).
+   *
+   * Why: a guard of a fleet reads each shared principal as own ∪ peers. Rebuilding that from
+   * the peers' bytes at every sync cost a round-robin fleet 12x the memory store's engine time
+   * (bench/RESULTS.md, Fleet), most of it HyperLogLog merges into fresh sketches.
+   *
+   * A peer whose ledger shrank (restarted, evicted) or vanished cannot be taken out of a union:
+   * the caller rebuilds then.
+   */
+  refreshView(
+    own: Ledger,
+    peers: readonly Ledger[],
+    policy: CompiledPolicy,
+    fresh: Iterable<Ledger> = [],
+  ): void {
     const windows = policy.windows
+    for (const l of fresh) {
+      if (l !== this && l.#requests > 0) this.#mergeSketches(l, windows)
+    }
+    const flags = (this.#flags & 0xff) | (own.#flags & ~0xff)
+    const recheckMin = this.#recheckMin
+    this.#resetCounts()
+    for (const p of peers) if (p !== this && p.#requests > 0) this.#mergeCounts(p, windows)
+    if (own !== this && own.#requests > 0) this.#mergeCounts(own, windows)
+    this.#flags = flags
+    this.#recheckMin = recheckMin
+  }
+
+  /** Union of the distinct-record sketches (idempotent). */
+  #mergeSketches(other: Ledger, windows: Windows): void {
     if (other.#distinct !== undefined) {
       if (this.#distinct === undefined) this.#distinct = new WindowedDistinct(windows)
       this.#distinct.merge(other.#distinct)
@@ -606,6 +650,36 @@ export class Ledger {
         if (d !== undefined) this.#tierSketch(i, windows).merge(d)
       }
     }
+  }
+
+  /** Everything but the distinct-record sketches back to a new ledger's state. */
+  #resetCounts(): void {
+    this.#window = undefined
+    this.#requests = 0
+    this.#records = 0
+    this.#sample = 0
+    this.#pages = 0
+    this.#assets = 0
+    this.#pagesNoReferer = 0
+    this.#errors = 0
+    this.#bareRecords = 0
+    this.#lastHour = 0
+    this.#msInHour = 0
+    this.#actionOffsetMs = NO_ACTION
+    this.#hourRing = 0
+    this.#restlessSince = 0
+    this.#rhythm = undefined
+    this.#walk = undefined
+    this.#headers = undefined
+    this.#nextEvalRequests = 4
+    this.#nextEvalRecords = 0
+    this.#recheckMin = 0
+    this.#crowd = 0
+    this.#flags = 0
+  }
+
+  /** merge() but for the distinct-record sketches: counters add, behaviour state by evidence. */
+  #mergeCounts(other: Ledger, windows: Windows): void {
     if (other.#window !== undefined || this.#window !== undefined) {
       if (this.#window === undefined) {
         this.#window = new WindowedCounter(windows)
@@ -686,7 +760,13 @@ export class Ledger {
 
   /** Serialises the ledger (snapshots, fleet sync). Holds digests and counts only. */
   toBytes(): Uint8Array {
-    const w = new Writer()
+    // the sketches first, so the writer is sized once (see WindowedDistinct.toBytes)
+    const distinct = this.#distinct?.toBytes()
+    const tiers = (this.#tiers ?? []).map((d) => d?.toBytes())
+    const window = this.#window?.toBytes()
+    let size = 256 + (distinct?.length ?? 0) + (window?.length ?? 0)
+    for (const t of tiers) size += (t?.length ?? 0) + 4
+    const w = new Writer(size)
     w.varint(FORMAT_VERSION)
     const h = this.#headers ?? new Headers()
     const walk = this.#walk ?? new Walk()
@@ -727,21 +807,27 @@ export class Ledger {
     for (const v of ints) w.varint(v)
     w.f64(this.#rhythm?.mean ?? 0)
     w.f64(this.#rhythm?.variance ?? 0)
-    w.blob(this.#distinct?.toBytes())
-    const tiers = this.#tiers ?? []
+    w.blob(distinct)
     w.varint(tiers.length)
-    for (const d of tiers) w.blob(d?.toBytes())
-    w.blob(this.#window?.toBytes())
+    for (const d of tiers) w.blob(d)
+    w.blob(window)
     const bins = this.#walk?.bins
     w.blob(bins === undefined ? undefined : new Uint8Array(bins.buffer.slice(0)))
     return w.finish()
   }
 
   /**
-   * Decodes {@link Ledger.toBytes}.
+   * Decodes {@link Ledger.toBytes}. With `sketches: false` the distinct-record sketches are
+   * skipped, neither decoded nor checked (distinct readings are then 0): what
+   * {@link refreshView} needs of a peer whose sketches the view already holds.
    * @throws HarvestGuardError HG_LEDGER_CORRUPT (or the sketches' HG_SKETCH_CORRUPT) on bad bytes.
    */
-  static fromBytes(bytes: Uint8Array, windows: Windows): Ledger {
+  static fromBytes(
+    bytes: Uint8Array,
+    windows: Windows,
+    options: { readonly sketches?: boolean } = {},
+  ): Ledger {
+    const sketches = options.sketches ?? true
     const r = new Reader(bytes)
     const version = r.varint()
     if (version !== FORMAT_VERSION) r.fail(`unknown ledger format ${version}`)
@@ -809,16 +895,20 @@ export class Ledger {
       l.#rhythm = rhythm
     }
     const distinct = r.blob()
-    if (distinct !== undefined) l.#distinct = WindowedDistinct.fromBytes(distinct, windows)
+    if (distinct !== undefined && sketches) {
+      l.#distinct = WindowedDistinct.fromBytes(distinct, windows)
+    }
     const tierCount = r.varint()
     if (tierCount > 255) r.fail('too many tiers')
     if (tierCount > 0) {
       const tiers: (WindowedDistinct | undefined)[] = []
       for (let k = 0; k < tierCount; k++) {
         const b = r.blob()
-        tiers.push(b === undefined ? undefined : WindowedDistinct.fromBytes(b, windows))
+        tiers.push(
+          b === undefined || !sketches ? undefined : WindowedDistinct.fromBytes(b, windows),
+        )
       }
-      l.#tiers = tiers
+      if (sketches) l.#tiers = tiers
     }
     const win = r.blob()
     if (win !== undefined) l.#window = WindowedCounter.fromBytes(win, windows)
@@ -862,8 +952,11 @@ function hasKey(principals: readonly string[]): boolean {
 // A tiny byte codec (the sketches keep theirs private to their part).
 
 class Writer {
-  #buf = new Uint8Array(128)
+  #buf: Uint8Array
   #len = 0
+  constructor(capacity: number) {
+    this.#buf = new Uint8Array(Math.max(16, capacity))
+  }
   #ensure(n: number): void {
     if (this.#len + n <= this.#buf.length) return
     let cap = this.#buf.length * 2
@@ -898,7 +991,11 @@ class Writer {
     this.#len += bytes.length
   }
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len)
+    // a buffer sized well up front is handed out as is (a view of it), not copied
+    const len = this.#len
+    return len >= this.#buf.length - (this.#buf.length >>> 2)
+      ? this.#buf.subarray(0, len)
+      : this.#buf.slice(0, len)
   }
 }
 

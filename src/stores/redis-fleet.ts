@@ -33,6 +33,8 @@ export interface FleetEntry {
 /** What the other guards hold for one principal. */
 export interface FleetPeers {
   readonly ledgers: Buffer[]
+  /** The guard id that published each of `ledgers` (same order). */
+  readonly guards: string[]
   readonly decisions: string[]
 }
 
@@ -56,6 +58,11 @@ export function keySlot(key: string): number {
       crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
   }
   return crc % 16384
+}
+
+/** The same bytes as a Buffer, without a copy (a busy ledger is kilobytes, every round). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 function isCluster(client: RedisClient): client is Cluster {
@@ -141,15 +148,9 @@ export class RedisFleetExchange {
     for (const e of entries) {
       const key = this.key(e.principal)
       if (e.ledger !== undefined && e.decision !== undefined) {
-        pipeline.hset(
-          key,
-          this.#ledgerField,
-          Buffer.from(e.ledger),
-          this.#decisionField,
-          e.decision,
-        )
+        pipeline.hset(key, this.#ledgerField, asBuffer(e.ledger), this.#decisionField, e.decision)
       } else if (e.ledger !== undefined) {
-        pipeline.hset(key, this.#ledgerField, Buffer.from(e.ledger))
+        pipeline.hset(key, this.#ledgerField, asBuffer(e.ledger))
       } else if (e.decision !== undefined) {
         pipeline.hset(key, this.#decisionField, e.decision)
       }
@@ -172,11 +173,13 @@ export class RedisFleetExchange {
         !Buffer.isBuffer(value)
       ) {
         const principal = reads[r++] as string
-        const peers: FleetPeers = { ledgers: [], decisions: [] }
+        const peers: FleetPeers = { ledgers: [], guards: [], decisions: [] }
         for (const [field, v] of Object.entries(value as Record<string, Buffer>)) {
           if (field === this.#ledgerField || field === this.#decisionField) continue
-          if (field.startsWith('l:')) peers.ledgers.push(v)
-          else if (field.startsWith('d:')) peers.decisions.push(v.toString('utf8'))
+          if (field.startsWith('l:')) {
+            peers.ledgers.push(v)
+            peers.guards.push(field.slice(2))
+          } else if (field.startsWith('d:')) peers.decisions.push(v.toString('utf8'))
         }
         out.set(principal, peers)
       }

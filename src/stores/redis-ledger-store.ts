@@ -124,8 +124,8 @@ class FleetLedger extends Ledger {
   readonly #dirty: Set<FleetLedger>
   readonly #policy: CompiledPolicy
   touchedAtMs = 0
-  /** Peers' bytes as last merged: an unchanged round costs a comparison, not a merge. */
-  #peerBytes: readonly Buffer[] = []
+  /** What each peer (by guard id) last published, as the view holds it. */
+  #peers: Map<string, PeerState> | undefined = undefined
   /** own ∪ peers, once peers' state is known. */
   #view: Ledger | undefined = undefined
 
@@ -140,7 +140,7 @@ class FleetLedger extends Ledger {
     const checkpoint = super.record(event, policy, kind)
     this.#dirty.add(this)
     const view = this.#view
-    // checkpoints follow the fleet's counts (a merge makes the next event one)
+    // checkpoints follow the fleet's counts (a refresh makes the next event one)
     return view === undefined ? checkpoint : view.record(event, policy, kind)
   }
 
@@ -150,33 +150,82 @@ class FleetLedger extends Ledger {
   }
 
   /**
-   * Rebuilds the view from these published peer ledgers (corrupt ones reported and skipped).
-   * Returns whether the view changed.
+   * Brings the view up to date with these published peer ledgers (`guards[i]` published
+   * `peerBytes[i]`; corrupt ones reported and skipped). Only peers whose bytes changed since the
+   * last call are decoded in full and unioned into the view (Ledger.refreshView); the others'
+   * counters are read again without their sketches. A peer that vanished or whose ledger shrank
+   * (it restarted or evicted the principal) cannot be taken out of a union, so the view is then
+   * rebuilt from all peers. Returns whether the view changed.
    */
-  setPeers(peerBytes: readonly Buffer[], onCorrupt: (cause: unknown) => void): boolean {
-    const last = this.#peerBytes
-    if (last.length === peerBytes.length && last.every((b, i) => b.equals(peerBytes[i]!))) {
-      return false
+  setPeers(
+    guards: readonly string[],
+    peerBytes: readonly Buffer[],
+    onCorrupt: (cause: unknown) => void,
+  ): boolean {
+    const last = this.#peers
+    let known = 0
+    const isFresh: boolean[] = []
+    for (let i = 0; i < guards.length; i++) {
+      const prev = last?.get(guards[i]!)
+      if (prev !== undefined) known++
+      isFresh.push(prev === undefined || !prev.bytes.equals(peerBytes[i]!))
     }
-    this.#peerBytes = peerBytes
-    const policy = this.#policy
-    const view = new Ledger()
-    for (const bytes of peerBytes) {
+    // a peer seen last time and gone now (its state expired): its part must leave the view
+    const vanished = last !== undefined && last.size > known
+    if (!vanished && !isFresh.includes(true)) return false
+    const rebuildKnown = this.#view === undefined || vanished
+    let rebuild = rebuildKnown
+    const next = new Map<string, PeerState>()
+    const decode = (i: number, sketches: boolean): Ledger | undefined => {
+      const bytes = peerBytes[i]!
+      const guard = guards[i]!
+      const prev = last?.get(guard)
+      if (prev !== undefined && prev.corrupt && !isFresh[i]) return undefined
       try {
-        view.merge(
-          Ledger.fromBytes(
-            new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-            policy.windows,
-          ),
-          policy,
+        const l = Ledger.fromBytes(
+          new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          this.#policy.windows,
+          { sketches },
         )
+        if (prev !== undefined && l.requests < prev.requests) rebuild = true
+        next.set(guard, { bytes, requests: l.requests, corrupt: false })
+        return l
       } catch (cause) {
-        onCorrupt(cause)
+        // corrupt bytes are reported once, not at every round until they change
+        if (isFresh[i]) onCorrupt(cause)
+        next.set(guard, { bytes, requests: 0, corrupt: true })
+        return undefined
       }
     }
-    if (view.requests === 0) return false
-    view.merge(this, policy)
-    this.#view = view
+    let peers: Ledger[] = []
+    const fresh: Ledger[] = []
+    for (let i = 0; i < guards.length; i++) {
+      const l = decode(i, rebuild || isFresh[i]!)
+      if (l === undefined) continue
+      peers.push(l)
+      if (isFresh[i]) fresh.push(l)
+    }
+    this.#peers = next
+    if (rebuild && !rebuildKnown) {
+      // a shrink showed up while decoding: the unchanged peers are needed in full after all
+      peers = []
+      for (let i = 0; i < guards.length; i++) {
+        const l = decode(i, true)
+        if (l !== undefined) peers.push(l)
+      }
+    }
+    const policy = this.#policy
+    if (rebuild) {
+      if (!peers.some((l) => l.requests > 0)) {
+        this.#view = undefined
+        return false
+      }
+      const view = new Ledger()
+      view.refreshView(this, peers, policy, [...peers, this])
+      this.#view = view
+      return true
+    }
+    this.#view!.refreshView(this, peers, policy, fresh)
     return true
   }
 
@@ -186,11 +235,21 @@ class FleetLedger extends Ledger {
   }
 }
 
+/** A peer's published ledger as a FleetLedger's view holds it. */
+interface PeerState {
+  readonly bytes: Buffer
+  /** Its request count (a smaller one later means it restarted or evicted the principal). */
+  readonly requests: number
+  /** Undecodable: skipped (and reported once) until the bytes change. */
+  readonly corrupt: boolean
+}
+
 const isOwnActive = (ledger: FleetLedger): boolean => ledger.ownRequests > 0
 
 /**
  * Ledger members that stay this guard's own: bookkeeping (flags, memory, recency) and what is
- * published (record is overridden above, merge and toBytes serve what this guard saw).
+ * published (record is overridden above, merge, refreshView and toBytes serve what this guard
+ * saw).
  */
 const OWN_ONLY = new Set([
   'constructor',
@@ -199,6 +258,7 @@ const OWN_ONLY = new Set([
   'lastMs',
   'record',
   'merge',
+  'refreshView',
   'toBytes',
 ])
 /** Reading methods: answered by the view alone. */
@@ -558,7 +618,7 @@ export class RedisLedgerStore implements LedgerStore {
       let merged = 0
       let adopted = 0
       for (const [principal, p] of peers) {
-        if (p.ledgers.length > 0 && this.#mergePeers(principal, p.ledgers))
+        if (p.ledgers.length > 0 && this.#mergePeers(principal, p.guards, p.ledgers))
           merged += p.ledgers.length
         for (const json of p.decisions) if (this.#adopt(principal, json)) adopted++
       }
@@ -612,10 +672,14 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   /** Replaces the peers' part of the principal's ledger (its own part is untouched). */
-  #mergePeers(principal: Principal, peerBytes: readonly Buffer[]): boolean {
+  #mergePeers(
+    principal: Principal,
+    guards: readonly string[],
+    peerBytes: readonly Buffer[],
+  ): boolean {
     const ledger = this.#ledgers.get(principal)
     if (ledger === undefined) return false
-    return ledger.setPeers(peerBytes, (cause) => {
+    return ledger.setPeers(guards, peerBytes, (cause) => {
       // a corrupt or foreign-policy peer field is skipped, never fatal
       this.#onError(
         new HarvestGuardError(

@@ -2,9 +2,17 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { isHarvestGuardError, Ledger } from '../../src/core/index.ts'
-import { event, F, HOUR, MINUTE, policy, rec, T0 } from './support.ts'
+import { event, F, HOUR, MINUTE, policy, rec, T0, type EventInit } from './support.ts'
 
 const p = policy()
+
+/** What a fleet view must equal: peers, then own, merged into an empty ledger. */
+function rebuilt(own: Ledger, peers: readonly Ledger[]): Ledger {
+  const l = new Ledger()
+  for (const peer of peers) l.merge(peer, p)
+  l.merge(own, p)
+  return l
+}
 
 describe('Ledger', () => {
   it('counts a record once however often it is served', () => {
@@ -136,5 +144,130 @@ describe('Ledger', () => {
         }
       }),
     )
+  })
+
+  describe('refreshView (a fleet view kept up to date instead of rebuilt)', () => {
+    // Every reading a signal takes: getters, and the readers at each window.
+    const GETTERS = Object.entries(Object.getOwnPropertyDescriptors(Ledger.prototype))
+      .filter(([name, d]) => d.get !== undefined && !['flags', 'heapBytes'].includes(name))
+      .map(([name]) => name)
+
+    function readings(l: Ledger, t: number): Record<string, number> {
+      const out: Record<string, number> = {}
+      for (const g of GETTERS) out[g] = (l as unknown as Record<string, number>)[g]!
+      for (let w = 0; w < p.windows.specs.length; w++) {
+        out[`distinct ${w}`] = l.distinct(w, t)
+        out[`weighted ${w}`] = l.weighted(w, t, p)
+        out[`tier 1 ${w}`] = l.tierDistinct(1, w, t)
+        out[`requests ${w}`] = l.requestsIn(w, t, p.windows)
+      }
+      return out
+    }
+
+    // One step of a guard: an event (guard 0 is own, 1 and 2 peers) or a sync round.
+    const step = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          guard: fc.integer({ min: 0, max: 2 }),
+          advanceMs: fc.oneof(
+            fc.integer({ min: 0, max: 2000 }),
+            fc.integer({ min: 0, max: 40 * MINUTE }),
+            fc.constantFrom(5 * HOUR, 2 * 24 * HOUR),
+          ),
+          subjects: fc.array(fc.integer({ min: 0, max: 600 }), { maxLength: 12 }),
+          phone: fc.boolean(),
+          resource: fc.constantFrom('api', 'page', 'asset'),
+          status: fc.constantFrom(200, 200, 404),
+          referer: fc.boolean(),
+          anomalies: fc.constantFrom(0, 0, 1, 3),
+          ordinal: fc.integer({ min: -1, max: 70_000 }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.constant('sync' as const) },
+    )
+
+    it('reads as a fresh merge of own and peers after every sync round', () => {
+      fc.assert(
+        fc.property(fc.array(step, { minLength: 1, maxLength: 90 }), (steps) => {
+          const own = new Ledger()
+          const peers = [new Ledger(), new Ledger()]
+          let view: Ledger | undefined
+          // peers changed since the view last took their sketches
+          const changed = new Set<Ledger>()
+          let t = T0
+          for (const s of steps) {
+            if (s === 'sync') {
+              if (!peers.some((l) => l.requests > 0)) continue
+              if (view === undefined) {
+                view = new Ledger()
+                view.refreshView(own, peers, p, [...peers, own])
+              } else view.refreshView(own, peers, p, changed)
+              changed.clear()
+              const expected = rebuilt(own, peers)
+              for (const at of [t, t + 30 * MINUTE, t + 3 * 24 * HOUR]) {
+                assert.deepEqual(readings(view, at), readings(expected, at))
+              }
+              continue
+            }
+            t += s.advanceMs
+            const init: EventInit = {
+              timeMs: t,
+              exposures: s.subjects.map((x) => rec(x, s.phone ? F.id | F.phone : F.id)),
+              resource: s.resource,
+              status: s.status,
+              referer: s.referer,
+              anomalies: s.anomalies,
+              ordinal: s.ordinal,
+            }
+            if (s.guard === 0) {
+              // a guard records its own events into its ledger and into the view
+              own.record(event(init), p, 0)
+              view?.record(event(init), p, 0)
+            } else {
+              peers[s.guard - 1]!.record(event(init), p, 0)
+              changed.add(peers[s.guard - 1]!)
+            }
+          }
+        }),
+        { numRuns: 150 },
+      )
+    })
+
+    it('makes the next event a checkpoint, as a rebuilt view does', () => {
+      const own = new Ledger()
+      const peer = new Ledger()
+      for (let i = 0; i < 300; i++) own.record(event({ timeMs: T0 + i, exposures: [rec(i)] }), p, 0)
+      peer.record(event({ timeMs: T0, exposures: [rec(1000)] }), p, 0)
+      const view = new Ledger()
+      view.refreshView(own, [peer], p, [peer, own])
+      assert.equal(view.record(event({ timeMs: T0 + 301 }), p, 0), true)
+      own.record(event({ timeMs: T0 + 301 }), p, 0)
+      assert.equal(view.record(event({ timeMs: T0 + 302 }), p, 0), false)
+      peer.record(event({ timeMs: T0 + 302, exposures: [rec(1001)] }), p, 0)
+      view.refreshView(own, [peer], p, [peer])
+      assert.equal(view.record(event({ timeMs: T0 + 303 }), p, 0), true, 'again after a refresh')
+    })
+
+    it('takes peers decoded without their sketches for their counters', () => {
+      const own = new Ledger()
+      const peer = new Ledger()
+      for (let i = 0; i < 100; i++) {
+        own.record(event({ timeMs: T0 + i, exposures: [rec(i)] }), p, 0)
+        peer.record(event({ timeMs: T0 + i, exposures: [rec(500 + i)], resource: 'page' }), p, 0)
+      }
+      const view = new Ledger()
+      view.refreshView(own, [peer], p, [peer, own])
+      const bare = Ledger.fromBytes(peer.toBytes(), p.windows, { sketches: false })
+      assert.equal(bare.distinct(0, T0 + 100), 0)
+      assert.equal(bare.requests, 100)
+      own.record(event({ timeMs: T0 + 100 }), p, 0)
+      view.record(event({ timeMs: T0 + 100 }), p, 0)
+      view.refreshView(own, [bare], p, [])
+      const t = T0 + 101
+      assert.deepEqual(readings(view, t), readings(rebuilt(own, [peer]), t))
+      assert.equal(view.requests, 201)
+      assert.equal(view.pages, 100)
+    })
   })
 })

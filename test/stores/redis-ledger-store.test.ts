@@ -142,9 +142,16 @@ function fleetBehaviour(
       const t = T0 + 60 * 700
       const readings = Object.entries(Object.getOwnPropertyDescriptors(Ledger.prototype)).filter(
         ([member]) =>
-          !['constructor', 'flags', 'heapBytes', 'lastMs', 'record', 'merge', 'toBytes'].includes(
-            member,
-          ),
+          ![
+            'constructor',
+            'flags',
+            'heapBytes',
+            'lastMs',
+            'record',
+            'merge',
+            'refreshView',
+            'toBytes',
+          ].includes(member),
       )
       assert.ok(readings.length > 20)
       for (const [member, desc] of readings) {
@@ -162,6 +169,53 @@ function fleetBehaviour(
       assert.deepEqual(Ledger.prototype.toBytes.call(ledger), own.toBytes())
       await a.close()
       await b.close()
+    })
+
+    it('keeps the view exact round after round, and drops what a restarted peer lost', async () => {
+      const a = guard('a6')
+      const b = guard('b6')
+      const c = guard('c6')
+      const p = 'ip:198.51.100.12'
+      const exact = { a: new Ledger(), b: new Ledger(), c: new Ledger() }
+      let t = T0
+      // round-robin traffic over the 3 guards, a sync round after every 30 events
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 30; i++) {
+          const e = apiEvent([p], (t += 400), [round * 1000 + i, 90_000 + (i % 7)])
+          const g = (['a', 'b', 'c'] as const)[i % 3]!
+          ;({ a, b, c })[g].getOrCreate(p, e.timeMs).record(e, policy, 0)
+          exact[g].record(e, policy, 0)
+        }
+        for (const s of [a, b, c]) await s.sync()
+        await a.sync()
+        const fleet = new Ledger()
+        fleet.merge(exact.b, policy)
+        fleet.merge(exact.c, policy)
+        fleet.merge(exact.a, policy)
+        const view = a.get(p) as Ledger
+        assert.equal(view.requests, 30 * (round + 1), `round ${round}: requests`)
+        assert.equal(view.records, fleet.records)
+        assert.equal(view.distinct(2, t), fleet.distinct(2, t), `round ${round}: distinct`)
+        assert.equal(view.requestsIn(0, t, policy.windows), fleet.requestsIn(0, t, policy.windows))
+      }
+      // c restarts empty and sees one event: its earlier part must leave a's view
+      await c.close()
+      const c2 = guard('c6')
+      const e = apiEvent([p], (t += 400), [5000])
+      c2.getOrCreate(p, e.timeMs).record(e, policy, 0)
+      const restarted = new Ledger()
+      restarted.record(e, policy, 0)
+      await c2.sync()
+      await a.sync()
+      const view = a.get(p) as Ledger
+      const fleet = new Ledger()
+      for (const l of [exact.b, restarted, exact.a]) fleet.merge(l, policy)
+      assert.equal(view.requests, exact.a.requests + exact.b.requests + 1)
+      // a union cannot forget: the view was rebuilt (c's 40 earlier records are gone from it)
+      assert.equal(view.distinct(2, t), fleet.distinct(2, t))
+      await a.close()
+      await b.close()
+      await c2.close()
     })
 
     it("re-scores a principal at its next event once peers' state arrives", async () => {

@@ -61,8 +61,20 @@ export class ByteWriter {
     this.#len += value.length
   }
 
+  /** Appends `n` bytes and returns them, to be filled in place (no scratch array to copy). */
+  span(n: number): Uint8Array {
+    this.#ensure(n)
+    const at = this.#len
+    this.#len += n
+    return this.#buf.subarray(at, at + n)
+  }
+
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len)
+    // a buffer sized well up front is handed out as is (a view of it), not copied
+    const len = this.#len
+    return len >= this.#buf.length - (this.#buf.length >>> 2)
+      ? this.#buf.subarray(0, len)
+      : this.#buf.slice(0, len)
   }
 }
 

@@ -428,7 +428,7 @@ export class HyperLogLog {
       }
       return
     }
-    const packed = new Uint8Array((regs.length * 3) >>> 2)
+    const packed = w.span((regs.length * 3) >>> 2)
     for (let i = 0, o = 0; i < regs.length; i += 4, o += 3) {
       const r0 = regs[i] as number
       const r1 = regs[i + 1] as number
@@ -438,7 +438,6 @@ export class HyperLogLog {
       packed[o + 1] = ((r1 & 15) << 4) | (r2 >>> 2)
       packed[o + 2] = ((r2 & 3) << 6) | r3
     }
-    w.bytes(packed)
   }
 
   /**

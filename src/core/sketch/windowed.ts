@@ -259,6 +259,7 @@ class DistinctRing {
   readonly union: HyperLogLog
   // Oldest bucket whose hashes the union may hold; when it leaves the window the union is
   // rebuilt from the live buckets. Adds only grow the union, so estimates stay O(1) between.
+  // -Infinity: the union is not built yet (a decoded ring), the next estimate builds it.
   unionMin = Infinity
   // While every hash of the ring sits in one live bucket (a ledger younger than a bucket: most
   // of them in the long windows), that bucket IS the union: `single` is its id and `union`
@@ -357,22 +358,38 @@ class DistinctRing {
   merge(other: DistinctRing): void {
     if (other.head > this.head) this.head = other.head
     const oldest = this.head - this.buckets + 1
-    this.rebuild(oldest, true)
+    // A kept union holds every slot's bucket (each one's id is >= unionMin): when none has left
+    // the window it is current, and only the other's buckets are added to it. Otherwise it is
+    // settled after the buckets are merged, and built only if two or more are live. Rebuilding
+    // it first every time was a third of a fleet view's refresh (bench/fleet.bench.ts).
+    const current = this.single === UNION && this.unionMin >= oldest
+    if (!current) {
+      for (let s = 0; s < this.buckets; s++) {
+        const id = this.ids[s] as number
+        if (id >= 0 && id < oldest) {
+          this.ids[s] = -1
+          ;(this.slots[s] as HyperLogLog).clear()
+        }
+      }
+    }
     for (let s = 0; s < other.buckets; s++) {
       const id = other.ids[s] as number
-      if (id < oldest) continue
+      if (id < 0 || id < oldest) continue
       const src = other.slots[s] as HyperLogLog
       let h = this.slots[s]
       if (h === undefined) {
         h = new HyperLogLog(this.precision)
         this.slots[s] = h
       }
-      // After rebuild(oldest) a live slot of ours holds the same bucket id or nothing.
+      // No bucket of ours left the window now: a live slot holds the same bucket id or nothing.
       this.ids[s] = id
       h.merge(src)
-      this.union.merge(src)
-      if (id < this.unionMin) this.unionMin = id
+      if (current) {
+        this.union.merge(src)
+        if (id < this.unionMin) this.unionMin = id
+      }
     }
+    if (!current) this.rebuild(oldest)
   }
 
   get heapBytes(): number {
@@ -598,9 +615,20 @@ export class WindowedDistinct {
 
   /** Compact bytes: version, kind, windows shape, newest unit, then the list or the rings. */
   toBytes(): Uint8Array {
-    const w = new ByteWriter()
-    w.byte(FORMAT_VERSION)
     const rings = this.#rings
+    // sized up front: a fleet guard serialises its busy ledgers every sync round, and growing
+    // by doubling copied each dense one about 7 times
+    let size = 64 + 16 * this.#n
+    if (rings !== undefined) {
+      for (const ring of rings) {
+        size += ring.buckets + 8
+        for (const h of ring.slots) {
+          if (h !== undefined) size += h.isSparse ? 64 : 8 + ((3 << ring.precision) >>> 2)
+        }
+      }
+    }
+    const w = new ByteWriter(size)
+    w.byte(FORMAT_VERSION)
     w.byte(rings === undefined ? KIND_SPARSE : KIND_DENSE)
     this.#windows.writeShape(w)
     w.varint(this.#newest + 1)
@@ -617,7 +645,7 @@ export class WindowedDistinct {
       return w.finish()
     }
     for (const ring of rings) {
-      ring.rebuild(ring.head - ring.buckets + 1)
+      // buckets that left the window are skipped below (their slot holds another id)
       w.varint(ring.head + 1)
       for (let k = 0; k < ring.buckets; k++) {
         const id = ring.head - k
@@ -701,10 +729,11 @@ export class WindowedDistinct {
         const s = id % ring.buckets
         ring.slots[s] = h
         ring.ids[s] = id
-        ring.union.merge(h)
-        if (id < ring.unionMin) ring.unionMin = id
       }
+      // The union is built by the first estimate (a unionMin below every bucket makes it
+      // rebuild): a fleet peer's decoded sketch is only merged into a view, never estimated.
       ring.single = UNION
+      ring.unionMin = -Infinity
       rings.push(ring)
     }
     r.end()
