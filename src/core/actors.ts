@@ -8,13 +8,15 @@
  * carried (except net:, which is always shared). Location-like identities (ip, device) that
  * have been seen with many owners are shared (a NAT address, a popular browser build): they are
  * neither reached nor walked through, so one harvester on a campus network does not take the
- * campus down with it.
+ * campus down with it. Weak identities (a device a log names by its user agent alone, see
+ * WEAK_DEVICE_PREFIX) are never linked at all: everyone with the same browser build shares one,
+ * from the first request on, and the graph would join them before it could count them as shared.
  *
  * Bounded memory: at most `maxNodes` identities with at most `maxLinks` partners each (newest
  * kept); the least recently linked identity is forgotten first.
  */
 import { kindIndex } from './policy.ts'
-import { KIND, type Principal } from './principal.ts'
+import { isWeakPrincipal, KIND, type Principal } from './principal.ts'
 
 /** Options of {@link ActorGraph}. */
 export interface ActorGraphOptions {
@@ -33,9 +35,21 @@ export interface ActorGraphOptions {
   readonly maxActorSize?: number
 }
 
+/** How a linked identity was reached from the one before it on the actor walk. */
+export const LINK_RELATIONS = ['used-from', 'same-requests'] as const
+/**
+ * `used-from`: an owner (account, key, session) was used from an address or device, or the
+ * reverse; `same-requests`: two owners (or two non-owners, through an owner) on one request.
+ */
+export type LinkRelation = (typeof LINK_RELATIONS)[number]
+
 /** An identity reached through linking, and why. */
 export interface LinkedPrincipal {
   readonly principal: Principal
+  /** The identity the walk reached it from: the two were seen on the same requests. */
+  readonly via: Principal
+  readonly relation: LinkRelation
+  /** The same in words: `account:… was used from ip:…`. */
   readonly note: string
 }
 
@@ -68,6 +82,11 @@ const KIND_SCRATCH = new Int8Array(16)
 
 function isOwner(kind: number): boolean {
   return kind === KIND_ACCOUNT || kind === KIND_KEY || kind === KIND_SESSION
+}
+
+/** The kind index under which `p` links: -1 (never) for a weak identity. */
+function linkKind(p: Principal, kind: number): number {
+  return kind === KIND_DEVICE && isWeakPrincipal(p) ? -1 : kind
 }
 
 /** Bounded graph of identities seen together. */
@@ -110,7 +129,8 @@ export class ActorGraph {
     const kinds = n <= KIND_SCRATCH.length ? KIND_SCRATCH : new Int8Array(n)
     let owners = 0
     for (let i = 0; i < n; i++) {
-      const k = knownKinds === undefined ? kindIndex(principals[i]!) : knownKinds[i]!
+      const p = principals[i]!
+      const k = linkKind(p, knownKinds === undefined ? kindIndex(p) : knownKinds[i]!)
       kinds[i] = k
       if (isOwner(k)) owners++
     }
@@ -148,17 +168,21 @@ export class ActorGraph {
     if (na === undefined) return false
     for (let j = 0; j < principals.length; j++) {
       if (j === i) continue
-      const kb = kinds[j]!
-      if (kb < 0 || kb === KIND_NET) continue
       const b = principals[j]!
+      const kb = linkKind(b, kinds[j]!)
+      if (kb < 0 || kb === KIND_NET) continue
       if (isOwner(kb) && b < a) continue
       if (!na.links.includes(b)) return false
     }
     return true
   }
 
-  /** Records that owner `a` (of kind index `ka`) was seen with `b` (kind index `kb`). */
+  /**
+   * Records that owner `a` (of kind index `ka`) was seen with `b` (kind index `kb`); nothing
+   * when either is weak.
+   */
   link(a: Principal, ka: number, b: Principal, kb: number): void {
+    if (linkKind(a, ka) < 0 || linkKind(b, kb) < 0) return
     const na = this.#node(a, ka)
     if (na.links.includes(b)) return
     const nb = this.#node(b, kb)
@@ -236,7 +260,7 @@ export class ActorGraph {
         if (pn === undefined || this.#shared(pn)) continue
         seen.add(partner)
         queue.push(partner)
-        linked.push({ principal: partner, note: linkNote(partner, pn.kind, p, node.kind) })
+        linked.push(linkedVia(partner, pn.kind, p, node.kind))
         if (isOwner(pn.kind) && (id === '' || partner < id)) id = partner
       }
     }
@@ -244,8 +268,22 @@ export class ActorGraph {
   }
 }
 
-function linkNote(partner: Principal, kind: number, via: Principal, viaKind: number): string {
-  if (isOwner(viaKind) && !isOwner(kind)) return `${via} was used from ${partner}`
-  if (isOwner(kind) && !isOwner(viaKind)) return `${partner} was used from ${via}`
-  return `${partner} was seen on the same requests as ${via}`
+function linkedVia(
+  principal: Principal,
+  kind: number,
+  via: Principal,
+  viaKind: number,
+): LinkedPrincipal {
+  if (isOwner(viaKind) !== isOwner(kind)) {
+    const note = isOwner(viaKind)
+      ? `${via} was used from ${principal}`
+      : `${principal} was used from ${via}`
+    return { principal, via, relation: 'used-from', note }
+  }
+  return {
+    principal,
+    via,
+    relation: 'same-requests',
+    note: `${principal} was seen on the same requests as ${via}`,
+  }
 }

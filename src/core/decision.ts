@@ -1,3 +1,4 @@
+import type { LinkedPrincipal } from './actors.ts'
 import type { Principal } from './principal.ts'
 
 /** What the guard does about a principal, weakest first. */
@@ -39,7 +40,7 @@ export interface Decision {
   readonly score: number
   readonly readings: readonly Reading[]
   /** Other identities of the same actor the decision also reaches, with why they are linked. */
-  readonly linked: readonly { readonly principal: Principal; readonly note: string }[]
+  readonly linked: readonly LinkedPrincipal[]
   /** Event time the decision was taken at. */
   readonly timeMs: number
   /** Event time after which the decision lapses unless renewed. */

@@ -10,7 +10,7 @@
 import pg from 'pg'
 import type { Pool, PoolConfig } from 'pg'
 import { ACTIONS, actionRank } from '../core/index.ts'
-import type { Action, Decision, Reading } from '../core/index.ts'
+import type { Action, Decision, LinkedPrincipal, Reading } from '../core/index.ts'
 import { HarvestGuardError } from '../core/index.ts'
 import type { ActorSummary, Alert, Journal, JournalQuery } from '../core/index.ts'
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts'
@@ -118,7 +118,8 @@ interface DecisionRow {
   expires_at_ms: number
   shadow: boolean
   readings: Reading[]
-  linked: { principal: string; note: string }[]
+  // as the engine wrote them (rows from before 2026-11-23 lack via and relation)
+  linked: LinkedPrincipal[]
 }
 
 interface AlertRow {

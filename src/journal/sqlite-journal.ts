@@ -13,6 +13,7 @@ import {
   actionRank,
   type Action,
   type Decision,
+  type LinkedPrincipal,
   type Reading,
   HarvestGuardError,
   type ActorSummary,
@@ -339,7 +340,8 @@ export class SqliteJournal implements Journal {
       action: r.action as Action,
       score: r.score,
       readings: JSON.parse(r.readings) as Reading[],
-      linked: JSON.parse(r.linked) as { principal: string; note: string }[],
+      // as the engine wrote them (rows from before 2026-11-23 lack via and relation)
+      linked: JSON.parse(r.linked) as LinkedPrincipal[],
       timeMs: r.time_ms,
       expiresAtMs: r.expires_at_ms,
       shadow: r.shadow === 1,

@@ -11,7 +11,7 @@ import { isbot } from 'isbot'
 import { ANOMALY, type Client, type Event, type ResourceKind } from '../core/index.ts'
 import { digestHex, type Exposure } from '../core/index.ts'
 import type { Keyer } from '../core/index.ts'
-import type { Principal } from '../core/index.ts'
+import { WEAK_DEVICE_PREFIX, type Principal } from '../core/index.ts'
 import { logExposures, type Catalogue } from '../core/index.ts'
 import { ByteInterner } from './byte-interner.ts'
 import type { ParsedLine } from './parsed-line.ts'
@@ -234,7 +234,8 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
       anomalies,
       principal:
         withDevice && ua !== ''
-          ? `device:${digestHex(keyer.digest('device', `ua|${ua}`))}`
+          ? // weak: the user agent alone names a browser build, not a device (see core)
+            `${WEAK_DEVICE_PREFIX}${digestHex(keyer.digest('device', `ua|${ua}`))}`
           : undefined,
     }
   }, 65_536)

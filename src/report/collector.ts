@@ -5,6 +5,7 @@
  * identities are grouped into the engine's actors and each actor gets a verdict.
  */
 import { actionRank, type Action, type Decision, type Reading } from '../core/index.ts'
+import type { LinkedPrincipal } from '../core/index.ts'
 import type { Event } from '../core/index.ts'
 import type { FieldClass } from '../core/index.ts'
 import type { Principal } from '../core/index.ts'
@@ -26,50 +27,6 @@ export interface CollectorOptions {
    * @default 'mask'
    */
   readonly suspectAt?: Action | undefined
-  /**
-   * Attribute to an actor the identities the engine linked to it through a `device:`
-   * principal (the engine's actor as it is). A log's device is a digest of the user agent
-   * alone, shared by every visitor with the same browser build: on the lab's logs such links
-   * put benign buyers into an account farm's actor, and without them the farm's accounts are
-   * not attributed at all (the engine decided about the shared device, not about them); false
-   * leaves those links out, and an identity is then judged by its own account's or address's
-   * decisions only. @default true
-   */
-  readonly followDeviceLinks?: boolean | undefined
-}
-
-const DEVICE = 'device:'
-const USED_FROM = ' was used from '
-const SAME_REQUESTS = ' was seen on the same requests as '
-
-/**
- * The identity through which the engine's actor walk reached `l` (parsed from the engine's
- * link note: `A was used from B` names the partner and the one it was reached through, in either
- * order; `P was seen on the same requests as V`), or undefined when the note says neither.
- */
-function viaOf(l: Decision['linked'][number]): Principal | undefined {
-  const note = l.note
-  let at = note.indexOf(USED_FROM)
-  if (at > 0) {
-    const a = note.slice(0, at)
-    const b = note.slice(at + USED_FROM.length)
-    return a === l.principal ? b : b === l.principal ? a : undefined
-  }
-  at = note.indexOf(SAME_REQUESTS)
-  if (at > 0 && note.slice(0, at) === l.principal) return note.slice(at + SAME_REQUESTS.length)
-  return undefined
-}
-
-/** The linked principals of `d` whose path from the decided principal crosses no device. */
-function linksNotThroughDevices(d: Decision): Set<Principal> {
-  const out = new Set<Principal>([d.principal])
-  if (d.principal.startsWith(DEVICE)) return out
-  // the walk is breadth-first: a principal's via is listed before it
-  for (const l of d.linked) {
-    const via = viaOf(l)
-    if (via !== undefined && out.has(via) && !via.startsWith(DEVICE)) out.add(l.principal)
-  }
-  return out
 }
 
 interface ActorDecisions {
@@ -92,8 +49,8 @@ export interface ActorReport {
   /** Time of the first decision at the verdict's level, NaN when benign. */
   readonly firstFlaggedMs: number
   readonly reasons: readonly Reading[]
-  /** Linked identities with the engine's note on why. */
-  readonly linked: readonly { readonly principal: Principal; readonly note: string }[]
+  /** Linked identities: through which identity the engine reached each, and why. */
+  readonly linked: readonly LinkedPrincipal[]
   /** Flat pairs [t0, n0, t1, n1, …]: cumulative distinct records over time (sum over identities). */
   readonly series: readonly number[]
 }
@@ -105,10 +62,8 @@ export class ReportCollector {
   readonly #decisions = new Map<string, ActorDecisions>()
   readonly #harvesterRank: number
   readonly #suspectRank: number
-  readonly #followDevices: boolean
 
   constructor(options: CollectorOptions = {}) {
-    this.#followDevices = options.followDeviceLinks ?? true
     this.#harvesterRank = actionRank(options.harvesterAt ?? 'throttle')
     this.#suspectRank = actionRank(options.suspectAt ?? 'mask')
   }
@@ -133,10 +88,7 @@ export class ReportCollector {
 
   /** Records one engine decision. */
   addDecision(d: Decision): void {
-    const trusted = this.#followDevices ? undefined : linksNotThroughDevices(d)
-    // the engine's actor id is its smallest linked owner: not ours if reached only via a device
-    const engineActor = trusted === undefined || trusted.has(d.actor) ? d.actor : d.principal
-    const actor = this.#actorOf.get(d.principal) ?? engineActor
+    const actor = this.#actorOf.get(d.principal) ?? d.actor
     this.#actorOf.set(d.principal, actor)
     const rank = actionRank(d.action)
     // A principal linked into several actors over time (the engine's walk grows with its graph)
@@ -151,9 +103,8 @@ export class ReportCollector {
       }
       this.#actorOf.set(p, actor)
     }
-    assign(engineActor)
-    for (const l of d.linked)
-      if (trusted === undefined || trusted.has(l.principal)) assign(l.principal)
+    assign(d.actor)
+    for (const l of d.linked) assign(l.principal)
     const prior = this.#decisions.get(actor)
     const level = rank >= this.#harvesterRank ? 2 : rank >= this.#suspectRank ? 1 : 0
     if (prior === undefined) {

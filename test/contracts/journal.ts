@@ -36,7 +36,14 @@ export function sampleDecision(over: Partial<Decision> = {}): Decision {
       },
       { signal: 'periodicity', value: 0.031, contribution: 15.75, note: 'gaps vary by 3.1%' },
     ],
-    linked: [{ principal: 'ip:203.0.113.7', note: 'served the same account 40 times' }],
+    linked: [
+      {
+        principal: 'ip:203.0.113.7',
+        via: 'account:0a1b2c3d4e5f60',
+        relation: 'used-from',
+        note: 'account:0a1b2c3d4e5f60 was used from ip:203.0.113.7',
+      },
+    ],
     timeMs: T0,
     expiresAtMs: T0 + 3_600_000,
     shadow: false,

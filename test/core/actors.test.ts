@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { ActorGraph, createEngine } from '../../src/core/index.ts'
+import { ActorGraph, createEngine, KIND, WEAK_DEVICE_PREFIX } from '../../src/core/index.ts'
 import { event, policy, T0 } from './support.ts'
 
 describe('ActorGraph', () => {
@@ -36,6 +36,41 @@ describe('ActorGraph', () => {
     const reached = new Set(actor.linked.map((l) => l.principal))
     assert.ok(reached.has('device:d1'))
     assert.ok(reached.has('account:m19'))
+  })
+
+  it("never links through a weak device (a log's user agent), from the first request on", () => {
+    const g = new ActorGraph()
+    const ua = `${WEAK_DEVICE_PREFIX}0a1b2c3d4e5f60`
+    // a farm account and a buyer with the same browser build, one request each
+    g.observe(['ip:198.51.100.1', ua, 'account:farm'])
+    g.observe(['ip:192.0.2.7', ua, 'account:buyer'])
+    const farm = g.actorOf('account:farm')
+    assert.deepEqual(
+      farm.linked.map((l) => [l.principal, l.via, l.relation]),
+      [['ip:198.51.100.1', 'account:farm', 'used-from']],
+    )
+    assert.deepEqual(g.actorOf(ua).linked, [])
+    assert.equal(g.isShared(ua), false, 'not in the graph at all')
+    // holdsLinks agrees: nothing left to link for the farm account on the same request
+    const kinds = [KIND.ip, KIND.device, KIND.account]
+    assert.equal(g.holdsLinks(['ip:198.51.100.1', ua, 'account:farm'], kinds, 2), true)
+  })
+
+  it('says through which identity and how each linked identity was reached', () => {
+    const g = new ActorGraph()
+    g.observe(['ip:203.0.113.1', 'device:d1', 'account:a'])
+    g.observe(['ip:203.0.113.2', 'device:d1', 'account:b'])
+    const byPrincipal = new Map(g.actorOf('account:a').linked.map((l) => [l.principal, l]))
+    assert.deepEqual(
+      [...byPrincipal.values()].map((l) => [l.principal, l.via, l.relation]),
+      [
+        ['ip:203.0.113.1', 'account:a', 'used-from'],
+        ['device:d1', 'account:a', 'used-from'],
+        ['account:b', 'device:d1', 'used-from'],
+        ['ip:203.0.113.2', 'account:b', 'used-from'],
+      ],
+    )
+    assert.equal(byPrincipal.get('account:b')?.note, 'account:b was used from device:d1')
   })
 
   it('never links through net: principals', () => {

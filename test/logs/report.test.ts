@@ -52,7 +52,12 @@ function decision(
         note: '500 distinct records in 24h, budget 300',
       },
     ],
-    linked: linked.map((p) => ({ principal: p, note: 'same account' })),
+    linked: linked.map((p) => ({
+      principal: p,
+      via: principal,
+      relation: 'same-requests' as const,
+      note: 'same account',
+    })),
     timeMs: t,
     expiresAtMs: t + 3600e3,
     shadow: false,

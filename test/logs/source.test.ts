@@ -48,7 +48,7 @@ describe('log sources', () => {
     assert.ok(bots.length > 2500 && bots.length < 3500, `${bots.length} automation lines`)
     const first = events[0] as Event
     assert.deepEqual(first.principals.slice(0, 2), ['ip:83.149.9.216', 'net:83.149.9.0/24'])
-    assert.match(first.principals[2] ?? '', /^device:[0-9a-f]{14}$/)
+    assert.match(first.principals[2] ?? '', /^device:ua-[0-9a-f]{14}$/)
     assert.equal(first.resource, 'asset')
     assert.equal(first.client.referer, true)
   })

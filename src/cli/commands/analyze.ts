@@ -81,11 +81,6 @@ export interface AnalyzeOptions {
   readonly harvesterAt?: Action | undefined
   /** @default 'mask' */
   readonly suspectAt?: Action | undefined
-  /**
-   * Attribute identities the engine linked through a `device:` (user-agent digest) principal
-   * to that actor (see CollectorOptions.followDeviceLinks). @default true
-   */
-  readonly deviceLinks?: boolean | undefined
   /** Progress bar: default on when stderr is a TTY. */
   readonly progress?: boolean | undefined
   readonly quiet?: boolean | undefined
@@ -269,7 +264,6 @@ export async function runAnalyze(
     journal,
     harvesterAt: options.harvesterAt,
     suspectAt: options.suspectAt,
-    followDeviceLinks: options.deviceLinks,
     signal: options.signal,
     onBatch: showProgress
       ? () => {
@@ -353,10 +347,6 @@ export const analyzeCommand: CommandFactory = (io: CliIo) =>
     )
     .option('--key-pattern <regex>', 'with --user auto: user values that are API keys')
     .option('--no-device', 'no device principal from the user agent')
-    .option(
-      '--no-device-links',
-      "do not attribute identities the engine linked only through a shared user agent's device",
-    )
     .addOption(
       new Option('--order <order>', 'several files: merge by time or read one after another')
         .choices(LOG_ORDERS)

@@ -3,7 +3,7 @@
 // accounts and keys in harvester actors; benign actors flagged harvester or suspect.
 //
 //   npx node test/logs/support/lab-truth-run.ts [everything|taobao-2020 ...] [--seeds 1,2,3]
-//     [--keep DIR] (keep each log, truth and report there) [--no-device] [--no-device-links]
+//     [--keep DIR] (keep each log, truth and report there) [--no-device]
 //     [--threads 1]
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -20,7 +20,6 @@ const keep = keepAt >= 0 ? args[keepAt + 1] : undefined
 const threadsAt = args.indexOf('--threads')
 const threads = threadsAt >= 0 ? Number(args[threadsAt + 1]) : 2
 const device = !args.includes('--no-device')
-const deviceLinks = !args.includes('--no-device-links')
 const values = new Set([seedsAt, keepAt, threadsAt].filter((i) => i >= 0).map((i) => i + 1))
 const names = args.filter((a, i) => !a.startsWith('--') && !values.has(i))
 const cases = LAB_TRUTH_CASES.filter((c) => names.length === 0 || names.includes(c.scenario))
@@ -52,7 +51,6 @@ try {
         // every actor in the JSON: an identity left out would count as never seen
         benignLimit: Number.MAX_SAFE_INTEGER,
         device,
-        deviceLinks,
         threads,
         json: keep === undefined ? undefined : join(dir, `${c.scenario}-${seed}.json`),
       })
