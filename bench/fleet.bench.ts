@@ -2,6 +2,8 @@
 // store, fed concurrently by 3 autocannon processes (one per guard, each a different client
 // address via a trusted X-Forwarded-For). Rounds alternate the memory store and the Redis store
 // (RedisLedgerStore, 1 s background sync, on a redis-server this bench starts on a spare port).
+// Rounds run in ABBA order (memory, Redis, then Redis, memory, ...) so a drifting load on the
+// shared cores falls on both stores alike.
 // Reports guarded throughput Redis/memory and Redis commands per request, read from INFO
 // commandstats before and after each Redis round. Policy in shadow mode so the load is accounted
 // in full but never refused. Usage: npx node bench/fleet.bench.ts
@@ -230,9 +232,15 @@ try {
     await engineRound(memoryStores(), events) // warm up
     await engineRound(redisStores(), events)
     for (let r = 1; r <= ROUNDS; r++) {
-      const memoryMs = await engineRound(memoryStores(), events)
-      const redisMs = await engineRound(redisStores(), events)
-      engineRows.push({ workload, memoryMs, redisMs })
+      // ABBA order (see the HTTP rounds)
+      const memoryFirst = r % 2 === 1
+      const a = await engineRound(memoryFirst ? memoryStores() : redisStores(), events)
+      const b = await engineRound(memoryFirst ? redisStores() : memoryStores(), events)
+      engineRows.push({
+        workload,
+        memoryMs: memoryFirst ? a : b,
+        redisMs: memoryFirst ? b : a,
+      })
     }
   }
   await admin.flushall()
@@ -241,21 +249,31 @@ try {
   await round(redisStores(), admin)
   const httpRows: { round: number; memory: Round; redis: Round }[] = []
   for (let r = 1; r <= ROUNDS; r++) {
-    const memory = await round(memoryStores(), undefined)
-    const red = await round(redisStores(), admin)
-    httpRows.push({ round: r, memory, redis: red })
+    // ABBA order: memory first in odd rounds, Redis first in even ones, so a load that drifts
+    // during the run (other work on the shared cores) does not always fall on the same store.
+    // Measured before this: with memory always first, the Redis rounds of a run whose load
+    // rose went 1.38 → 0.67 of their memory partners.
+    if (r % 2 === 1) {
+      const memory = await round(memoryStores(), undefined)
+      const red = await round(redisStores(), admin)
+      httpRows.push({ round: r, memory, redis: red })
+    } else {
+      const red = await round(redisStores(), admin)
+      const memory = await round(memoryStores(), undefined)
+      httpRows.push({ round: r, memory, redis: red })
+    }
   }
   console.log(
     `${GUARDS} guards (Fastify, one process) × ${CONNECTIONS} connections each from 3 autocannon processes (${BALANCE === 'sticky' ? 'sticky: one client address per guard' : 'spread: one client address sent to all 3 guards, as round-robin balancing'}), ${DURATION_S} s per round, 2 KB JSON with 12 records per response, Redis ${redis.port} (bench-owned)\n`,
   )
   console.log(
-    '| round | memory store req/s | Redis store req/s | ratio | Redis commands | commands / request | non-2xx |',
+    '| round | first | memory store req/s | Redis store req/s | ratio | Redis commands | commands / request | non-2xx |',
   )
-  console.log('| --- | --- | --- | --- | --- | --- | --- |')
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
   for (const r of httpRows) {
     const requests = r.redis.rps * DURATION_S
     console.log(
-      `| ${r.round} | ${r.memory.rps.toFixed(0)} | ${r.redis.rps.toFixed(0)} | ${(r.redis.rps / r.memory.rps).toFixed(3)} | ${r.redis.commands} | ${(r.redis.commands / requests).toFixed(5)} | ${r.memory.non2xx + r.redis.non2xx} |`,
+      `| ${r.round} | ${r.round % 2 === 1 ? 'memory' : 'Redis'} | ${r.memory.rps.toFixed(0)} | ${r.redis.rps.toFixed(0)} | ${(r.redis.rps / r.memory.rps).toFixed(3)} | ${r.redis.commands} | ${(r.redis.commands / requests).toFixed(5)} | ${r.memory.non2xx + r.redis.non2xx} |`,
     )
   }
   const ratio = median(httpRows.map((r) => r.redis.rps / r.memory.rps))
@@ -267,7 +285,7 @@ try {
   )
   console.log(`| Redis commands/s ÷ requests/s (median) | ${perRequest.toFixed(5)} | <= 0.05 |`)
   console.log(
-    `\nEngine alone (no HTTP): ${ENGINE_EVENTS} events over ${GUARDS} engines, 12 records each, a sync round every ${SYNC_EVERY} events; rounds alternate the stores.\n`,
+    `\nEngine alone (no HTTP): ${ENGINE_EVENTS} events over ${GUARDS} engines, 12 records each, a sync round every ${SYNC_EVERY} events; rounds alternate the stores in ABBA order.\n`,
   )
   console.log('| workload | memory store ms | Redis store ms | throughput ratio |')
   console.log('| --- | --- | --- | --- |')
