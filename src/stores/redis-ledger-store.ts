@@ -34,7 +34,7 @@ import type { LedgerStore } from '../core/index.ts'
 import type { CompiledPolicy } from '../core/index.ts'
 import type { Principal } from '../core/index.ts'
 import { RedisFleetExchange } from './redis-fleet.ts'
-import type { FleetEntry, RedisClient } from './redis-fleet.ts'
+import type { FleetEntry, FleetPeers, RedisClient } from './redis-fleet.ts'
 
 /** Code of a failed or timed-out sync round with Redis. */
 export const STORE_UNAVAILABLE = 'HG_STORE_UNAVAILABLE'
@@ -331,7 +331,8 @@ export class RedisLedgerStore implements LedgerStore {
   /** Recently published ledgers, by the round they were last published in (read-only rounds). */
   readonly #recent = new Map<FleetLedger, number>()
   readonly #pullRounds: number
-  #timer: ReturnType<typeof setInterval> | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+  readonly #intervalMs: number
   #inFlight: Promise<SyncRound | undefined> | undefined
   #evictions = 0
   #expirations = 0
@@ -379,12 +380,8 @@ export class RedisLedgerStore implements LedgerStore {
     this.#now = options.now ?? Date.now
     this.#client = options.client
     this.#createdMs = this.#now()
-    if (intervalMs > 0) {
-      this.#timer = setInterval(() => {
-        if (!this.#starting()) void this.sync()
-      }, intervalMs)
-      this.#timer.unref()
-    }
+    this.#intervalMs = intervalMs
+    if (intervalMs > 0) this.#schedule()
   }
 
   // --------------------------------------------------------------------------------------------
@@ -530,13 +527,38 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   /**
-   * Runs one sync round now (the timer calls this). Resolves with the round, or undefined when it
-   * failed (reported through `onError`) or another round was still running. Never rejects.
+   * Timer rounds are aligned on the wall clock: every guard of a fleet publishes at the same
+   * multiples of the interval and reads a quarter interval later, when the others' writes of
+   * that round have landed. A peer's state is then at most 1.25 intervals old when read (0.75 on
+   * average). Unaligned, each guard on its own phase with one write-and-read round trip, it was
+   * up to 2 intervals old (a peer's write could land just after this guard's read, which then
+   * waited a whole round). Clocks of a fleet agree within milliseconds (NTP).
+   */
+  #schedule(): void {
+    const interval = this.#intervalMs
+    const now = this.#now()
+    const boundary = (Math.floor(now / interval) + 1) * interval
+    this.#timer = setTimeout(() => {
+      if (this.#closed) return
+      this.#schedule()
+      if (!this.#starting()) void this.#start(boundary + Math.floor(interval / 4))
+    }, boundary - now)
+    this.#timer.unref?.()
+  }
+
+  /**
+   * Runs one sync round now, writing and reading in one round trip (the timer's rounds read a
+   * little later, see #schedule). Resolves with the round, or undefined when it failed
+   * (reported through `onError`) or another round was still running. Never rejects.
    */
   sync(): Promise<SyncRound | undefined> {
+    return this.#start(undefined)
+  }
+
+  #start(readAtMs: number | undefined): Promise<SyncRound | undefined> {
     if (this.#inFlight !== undefined) return this.#inFlight.then(() => undefined)
 
-    const run = this.#round().finally(() => {
+    const run = this.#round(readAtMs).finally(() => {
       this.#inFlight = undefined
     })
     this.#inFlight = run
@@ -558,7 +580,8 @@ export class RedisLedgerStore implements LedgerStore {
     return batch
   }
 
-  async #round(): Promise<SyncRound | undefined> {
+  /** One round; with `readAtMs`, the writes go first and the reads at that time (own clock). */
+  async #round(readAtMs: number | undefined): Promise<SyncRound | undefined> {
     const started = this.#now()
     const batch = this.#batch()
     const decisionPrincipals = new Set<Principal>()
@@ -603,9 +626,25 @@ export class RedisLedgerStore implements LedgerStore {
     }
     const commands = RedisFleetExchange.commands(entries)
     let timer: ReturnType<typeof setTimeout> | undefined
+    let waitedMs = 0
+    const exchange = async (): Promise<Map<string, FleetPeers>> => {
+      if (readAtMs === undefined) return this.#exchange.exchange(entries)
+      const writes = entries.filter((e) => e.ledger !== undefined || e.decision !== undefined)
+      if (writes.length > 0)
+        await this.#exchange.exchange(writes.map((e) => ({ ...e, pull: false })))
+      const reads = entries.filter((e) => e.pull)
+      const wait = readAtMs - this.#now()
+      if (wait > 0 && !this.#closed) {
+        waitedMs = wait
+        await new Promise((resolve) => setTimeout(resolve, wait).unref?.())
+      }
+      return this.#exchange.exchange(
+        reads.map((e) => ({ principal: e.principal, pull: true, touch: false })),
+      )
+    }
     try {
       const peers = await Promise.race([
-        this.#exchange.exchange(entries),
+        exchange(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no answer within ${this.#syncTimeoutMs} ms`)),
@@ -633,7 +672,8 @@ export class RedisLedgerStore implements LedgerStore {
         commands,
         merged,
         adopted,
-        durationMs: this.#lastSyncMs - started,
+        // the wait between writes and reads is not the round's cost
+        durationMs: Math.max(0, this.#lastSyncMs - started - waitedMs),
       }
       try {
         this.#onSync(round)
@@ -714,8 +754,10 @@ export class RedisLedgerStore implements LedgerStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#timer !== undefined) clearInterval(this.#timer)
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
+    // a timer round still running may have taken its batch before the last events: one more
+    if (this.#inFlight !== undefined) await this.#inFlight
     await this.sync()
   }
 }

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis'
 import { Ledger, createEngine } from '../../src/core/index.ts'
 import type { Decision } from '../../src/core/index.ts'
 import { RedisLedgerStore } from '../../src/stores/redis-ledger-store.ts'
+import type { SyncRound } from '../../src/stores/redis-ledger-store.ts'
 import type { RedisClient } from '../../src/stores/redis-fleet.ts'
 import { REDIS_HOST, REDIS_PORT, requireCommand, requireService } from '../support/services.ts'
 import { sparePort, startRedisCluster } from '../fleet/redis-servers.ts'
@@ -363,6 +364,53 @@ describe('RedisLedgerStore while Redis is unreachable', () => {
     now += 2000
     assert.equal(store.decision('ip:192.0.2.2', T0)?.action, 'block')
     assert.equal(store.decision('ip:192.0.2.2', T0)?.readings[0]?.signal, 'store-unavailable')
+    client.disconnect()
+  })
+})
+
+describe('RedisLedgerStore timer rounds', { skip: redisSkip }, () => {
+  it('align on the clock: each guard reads what the others published in the same round', async (t) => {
+    const client = new Redis({ host: REDIS_HOST, port: REDIS_PORT })
+    await client.ping()
+    const prefix = `hgtest:${randomBytes(4).toString('hex')}:`
+    const p = 'ip:198.51.100.13'
+    // the guards' clock (the timers are mocked: only this clock and tick() move time)
+    let clock = 7_000_100
+    t.mock.timers.enable({ apis: ['setTimeout'] })
+    const rounds: SyncRound[] = []
+    const store = (guardId: string) =>
+      new RedisLedgerStore({
+        client,
+        policy,
+        guardId,
+        keyPrefix: prefix,
+        syncIntervalMs: 1000,
+        now: () => clock,
+        onSync: (r) => rounds.push(r),
+      })
+    const a = store('a')
+    // b starts 300 ms later: on its own phase it would sync 300 ms after a, every time
+    clock += 300
+    const b = store('b')
+    a.getOrCreate(p, T0).record(apiEvent([p], T0, [1]), policy, 0)
+    b.getOrCreate(p, T0 + 1).record(apiEvent([p], T0 + 1, [2]), policy, 0)
+    // at the next whole second both publish (a's timer is due in 900 ms, b's in 600 ms) ...
+    clock = 7_001_000
+    t.mock.timers.tick(900)
+    const key = `${prefix}{${p}}:fleet`
+    for (let i = 0; i < 1000 && (await client.hlen(key)) < 2; i++);
+    assert.equal(await client.hlen(key), 2, 'both published at the boundary')
+    assert.equal(rounds.length, 0, 'and neither has read yet')
+    // ... and both read a quarter interval later
+    clock += 250
+    t.mock.timers.tick(250)
+    for (let i = 0; i < 1000 && rounds.length < 2; i++) await client.ping()
+    assert.equal(rounds.length, 2)
+    assert.equal(a.get(p)?.requests, 2, "a has b's request of this round")
+    assert.equal(b.get(p)?.requests, 2, "b has a's request of this round")
+    await a.close()
+    await b.close()
+    await client.del(key)
     client.disconnect()
   })
 })
