@@ -8,12 +8,14 @@ import {
   parseTemplate,
   pathExposures,
   queryParam,
+  renderTemplate,
   selectJsonPath,
+  type JsonPath,
   validateRouteSpec,
   type RouteSpec,
 } from '../../src/core/catalogue.ts'
 import { HarvestGuardError } from '../../src/core/errors.ts'
-import { FIELD_BIT, fieldClasses } from '../../src/core/exposure.ts'
+import { FIELD_BIT, fieldClasses, type Exposure } from '../../src/core/exposure.ts'
 
 /** A transparent digest for tests: remembers what it was asked, returns distinct numbers. */
 function recordingKeyer(): { digest: (ns: string, v: string) => number; seen: string[] } {
@@ -193,6 +195,190 @@ describe('catalogue exposures', () => {
     for (const body of [null, 3, 'x', [], { comments: 'no' }, { comments: [null] }]) {
       assert.deepEqual(bodyExposures(m, body, recordingKeyer().digest, false), [])
     }
+  })
+})
+
+/** The single value a path without `[*]` reaches: the definition the compiled readers follow. */
+function getPath(value: unknown, path: JsonPath): unknown {
+  let v = value
+  for (const step of path.steps) {
+    if (v === null || typeof v !== 'object') return undefined
+    if (step.kind === 'index') v = Array.isArray(v) ? v[step.index] : undefined
+    else if (step.kind === 'key')
+      v = Object.hasOwn(v, step.key) ? (v as Record<string, unknown>)[step.key] : undefined
+    else return undefined
+  }
+  return v
+}
+
+/** bodyExposures as first written, interpreting paths and templates per element. */
+function interpretedBodyExposures(
+  m: NonNullable<ReturnType<ReturnType<typeof compileCatalogue>['match']>>,
+  body: unknown,
+  digest: (ns: string, v: string) => number,
+  hasAccount: boolean,
+): Exposure[] {
+  const out: Exposure[] = []
+  const at = new Map<number, number>()
+  for (const rule of m.route.bodyRules) {
+    if (rule.accountOnly && !hasAccount) continue
+    for (const element of selectJsonPath(body, rule.each)) {
+      const value = renderTemplate(rule.subject, m, element)
+      if (value === undefined) continue
+      let mask = 0
+      for (const f of rule.fields) {
+        if (f.path === undefined) mask |= FIELD_BIT[f.cls]
+        else {
+          const v = getPath(element, f.path)
+          if (v !== undefined && v !== null && v !== '') mask |= FIELD_BIT[f.cls]
+        }
+      }
+      if (mask === 0) continue
+      const subject = digest(rule.subject.namespace, value)
+      const prior = at.get(subject)
+      if (prior === undefined) {
+        at.set(subject, out.length)
+        out.push({ subject, fields: mask })
+      } else out[prior] = { subject, fields: out[prior]!.fields | mask }
+    }
+  }
+  return out
+}
+
+describe('compiled body rules', () => {
+  // Element values that hit every branch of rendering and presence: numbers, strings (empty
+  // too), booleans, null, nested objects and arrays, missing keys.
+  const scalar = fc.oneof(
+    fc.integer({ min: 0, max: 40 }),
+    fc.constantFrom('', 'a', 'b', 'Zoë', '7'),
+    fc.boolean(),
+    fc.constant(null),
+  )
+  const record = fc.record(
+    {
+      userId: fc.oneof(
+        { arbitrary: fc.integer({ min: 0, max: 40 }), weight: 3 },
+        { arbitrary: fc.integer({ min: 0, max: 400 }), weight: 3 },
+        scalar,
+      ),
+      nickname: scalar,
+      a: fc.oneof(scalar, fc.record({ b: scalar }, { requiredKeys: [] })),
+      list: fc.array(scalar, { maxLength: 3 }),
+    },
+    { requiredKeys: [] },
+  )
+  const element = fc.oneof(
+    { arbitrary: record, weight: 6 },
+    scalar,
+    fc.array(scalar, { maxLength: 3 }),
+  )
+  // Up to 80 elements (past the scan limit) from few users: duplicates within and across rules.
+  const elements = fc.array(element, { maxLength: 80, size: 'max' })
+  const body = fc.oneof(
+    {
+      arbitrary: fc.record(
+        {
+          comments: fc.oneof(
+            { arbitrary: elements, weight: 4 },
+            fc.dictionary(fc.constantFrom('x', 'y', 'z'), element),
+          ),
+          data: fc.record({ items: elements }, { requiredKeys: [] }),
+          profile: element,
+          list: elements,
+        },
+        { requiredKeys: ['comments'] },
+      ),
+      weight: 6,
+    },
+    elements,
+    scalar,
+  )
+  const rule = fc.record({
+    each: fc.constantFrom(
+      '$.comments[*]',
+      '$.data.items[*]',
+      '$',
+      '$.profile',
+      '$.list[0]',
+      '$[*]',
+      '$.list[*].list[*]',
+      "$['comments'][*]",
+    ),
+    subject: fc.constantFrom(
+      'user:{.userId}',
+      'user:u{.userId}x',
+      'user:{.userId}@{itemId}',
+      'user:{itemId}-{.userId}',
+      'user:{.a.b}',
+      'user:{.userId}{.nickname}',
+      'user:{itemId}',
+      'user:{?page}-{.userId}',
+      'user:{.list[0]}',
+      'user:{@}',
+      'nick:{.nickname}',
+    ),
+    fields: fc.oneof(
+      fc.constant(['id', 'name'] as const),
+      fc.dictionary(
+        fc.constantFrom('id', 'name', 'phone', 'comment'),
+        fc.constantFrom('.userId', '.nickname', '.a.b', '.list[0]', '@', '.missing', '.list[*]'),
+        { minKeys: 1 },
+      ),
+    ),
+    when: fc.constantFrom('always', 'account'),
+  })
+
+  it('find what interpreting the paths and templates per element finds, in the same order', () => {
+    let productive = 0
+    let long = 0
+    fc.assert(
+      fc.property(
+        fc.array(rule, { minLength: 1, maxLength: 3 }),
+        body,
+        fc.constantFrom(
+          '/api/items/9/comments',
+          '/api/items/9/comments?page=2',
+          '/api/items/9/comments?page=',
+        ),
+        fc.boolean(),
+        (rules, json, url, hasAccount) => {
+          const cat = compileCatalogue([
+            { route: 'GET /api/items/:itemId/comments', exposes: rules as RouteSpec['exposes'] },
+          ])
+          const m = cat.match('GET', url)!
+          const compiled = recordingKeyer()
+          const interpreted = recordingKeyer()
+          const found = bodyExposures(m, json, compiled.digest, hasAccount)
+          assert.deepEqual(found, interpretedBodyExposures(m, json, interpreted.digest, hasAccount))
+          assert.deepEqual(compiled.seen, interpreted.seen)
+          if (found.length > 0) productive++
+          if (found.length > 32) long++
+        },
+      ),
+      { numRuns: 500 },
+    )
+    // The generators must reach the interesting cases, or the property proves little.
+    assert.ok(productive > 100, `only ${productive} of 500 bodies disclosed records`)
+    assert.ok(long > 2, `only ${long} of 500 bodies had more than 32 records`)
+  })
+})
+
+describe('body rules on long pages', () => {
+  const catalogue = compileCatalogue(specs)
+  it('merge a record listed again after the 32nd, and keep first-seen order', () => {
+    const m = catalogue.match('GET', '/api/items/9/comments')!
+    const comments = Array.from({ length: 60 }, (_, i) => ({ userId: i % 45, nickname: `n${i}` }))
+    comments.push({ userId: 3, text: 'late' } as { userId: number; nickname: string })
+    const k = recordingKeyer()
+    const found = bodyExposures(m, { comments }, k.digest, false)
+    assert.equal(found.length, 45)
+    assert.deepEqual(
+      found.map((e) => e.subject),
+      Array.from({ length: 45 }, (_, i) => i + 1),
+    )
+    assert.deepEqual(fieldClasses(found[3]!.fields), ['id', 'name', 'comment'])
+    assert.deepEqual(fieldClasses(found[40]!.fields), ['id', 'name'])
+    assert.equal(k.seen.length, 61)
   })
 })
 
