@@ -458,7 +458,7 @@ export function createEngine(options: EngineOptions): Engine {
     let owners = false
     const evictions = store.evictions
     const kinds = n <= KINDS.length ? KINDS : new Int8Array(n)
-    Ledger.prepare(principals)
+    Ledger.prepare(principals, event.exposures)
     try {
       for (let i = 0; i < n; i++) {
         const p = principals[i]!

@@ -18,7 +18,16 @@ import { HarvestGuardError } from './errors.ts'
 import { ANOMALY, type Event } from './event.ts'
 import type { CompiledPolicy } from './policy.ts'
 import { KIND } from './principal.ts'
-import { WindowedCounter, WindowedDistinct, type Windows } from './sketch/index.ts'
+import type { Exposure } from './exposure.ts'
+import {
+  WindowSlots,
+  WindowedCounter,
+  WindowedDistinct,
+  mixDigest,
+  mixedHi,
+  mixedLo,
+  type Windows,
+} from './sketch/index.ts'
 
 /** Code of ledger bytes that cannot be decoded (corrupt snapshot or fleet state). */
 export const LEDGER_CORRUPT = 'HG_LEDGER_CORRUPT'
@@ -98,6 +107,23 @@ let serials = 0
 let preparedFor: readonly string[] | undefined = undefined
 let preparedKeyed = false
 let preparedDevice = 0
+// Likewise each exposure's digest, mixed once per request for the sketches (mixDigest) instead
+// of once per principal and weight tier, and the request's time slots in the policy's windows:
+// a response of 14 records on 3 principals mixed each digest 6 times and divided its time 4
+// times per sketch add.
+let preparedExposures: readonly Exposure[] | undefined = undefined
+let mixedLos = new Float64Array(64)
+let mixedHis = new Float64Array(64)
+let slots: WindowSlots | undefined = undefined
+
+function slotsAt(windows: Windows, timeMs: number): WindowSlots {
+  let s = slots
+  if (s === undefined || s.windows !== windows) {
+    s = new WindowSlots(windows)
+    slots = s
+  }
+  return s.at(timeMs)
+}
 
 /** Per-principal exposure and behaviour state. Create through a LedgerStore. */
 export class Ledger {
@@ -194,13 +220,28 @@ export class Ledger {
         this.#distinct = d
       }
       const tierOfMask = policy.tierOfMask
-      for (let i = 0; i < n; i++) {
-        const e = exposures[i]!
-        const fields = e.fields
-        if (fields === 0) continue
-        d.add(e.subject, t)
-        const tier = tierOfMask[fields & 511]!
-        if (tier !== 0) this.#tierSketch(tier, policy.windows).add(e.subject, t)
+      if (exposures === preparedExposures) {
+        const at = slotsAt(policy.windows, t)
+        const los = mixedLos
+        const his = mixedHis
+        for (let i = 0; i < n; i++) {
+          const e = exposures[i]!
+          const fields = e.fields
+          if (fields === 0) continue
+          d.addPrepared(e.subject, los[i]!, his[i]!, at)
+          const tier = tierOfMask[fields & 511]!
+          if (tier !== 0)
+            this.#tierSketch(tier, policy.windows).addPrepared(e.subject, los[i]!, his[i]!, at)
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const e = exposures[i]!
+          const fields = e.fields
+          if (fields === 0) continue
+          d.add(e.subject, t)
+          const tier = tierOfMask[fields & 511]!
+          if (tier !== 0) this.#tierSketch(tier, policy.windows).add(e.subject, t)
+        }
       }
       this.#records += n
     }
@@ -346,17 +387,32 @@ export class Ledger {
   /**
    * Computes, once, what every ledger recording a request with these principals needs to know
    * about the request as a whole; until {@link unprepare}, record() of an event carrying this
-   * very array uses it. The engine brackets each request's recording with the two.
+   * very array (and these very exposures) uses it. The engine brackets each request's recording
+   * with the two.
    */
-  static prepare(principals: readonly string[]): void {
+  static prepare(principals: readonly string[], exposures?: readonly Exposure[]): void {
+    preparedExposures = undefined
     preparedFor = principals
     preparedKeyed = hasKey(principals)
     preparedDevice = deviceBit(principals)
+    if (exposures === undefined || exposures.length === 0) return
+    const n = exposures.length
+    if (n > mixedLos.length) {
+      mixedLos = new Float64Array(Math.max(n, 2 * mixedLos.length))
+      mixedHis = new Float64Array(mixedLos.length)
+    }
+    for (let i = 0; i < n; i++) {
+      mixDigest(exposures[i]!.subject)
+      mixedLos[i] = mixedLo()
+      mixedHis[i] = mixedHi()
+    }
+    preparedExposures = exposures
   }
 
   /** Ends {@link prepare}: record() computes the facts itself again. */
   static unprepare(): void {
     preparedFor = undefined
+    preparedExposures = undefined
   }
 
   /** Counts a fresh decision (none of its own was live); returns the lapses so far. */

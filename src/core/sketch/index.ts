@@ -10,6 +10,9 @@ export {
   MIN_PRECISION,
   SKETCH_OPTIONS,
   defaultSparseLimit,
+  mixDigest,
+  mixedHi,
+  mixedLo,
 } from './hyperloglog.ts'
-export { Windows, WindowedCounter, WindowedDistinct } from './windowed.ts'
+export { Windows, WindowSlots, WindowedCounter, WindowedDistinct } from './windowed.ts'
 export type { WindowSpec, WindowsOptions } from './windowed.ts'

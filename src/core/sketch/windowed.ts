@@ -227,6 +227,40 @@ export class Windows {
   }
 }
 
+/**
+ * Where one instant falls in a {@link Windows}: its time unit and its bucket in each window.
+ * Every sketch recording an event computes the same, so a feeder recording one event into many
+ * sketches (the engine: every principal's ledger, every weight tier) computes it once: a unit
+ * and a bucket per window are a division each, four per add before, ~80 adds a response of 14
+ * records on 3 principals.
+ */
+export class WindowSlots {
+  readonly windows: Windows
+  /** The instant the slots are for (NaN: none yet). */
+  timeMs = Number.NaN
+  /** `windows.unitOf(timeMs)`. */
+  unit = 0
+  /** Per window: `Math.floor(unit / windows.bucketUnits[w])`. */
+  readonly buckets: Float64Array
+
+  constructor(windows: Windows) {
+    this.windows = windows
+    this.buckets = new Float64Array(windows.specs.length)
+  }
+
+  /** Points the slots at `timeMs` (nothing to do when they already are). */
+  at(timeMs: number): this {
+    if (timeMs === this.timeMs) return this
+    const windows = this.windows
+    const u = windows.unitOf(timeMs)
+    const units = windows.bucketUnits
+    for (let w = 0; w < units.length; w++) this.buckets[w] = Math.floor(u / (units[w] as number))
+    this.unit = u
+    this.timeMs = timeMs
+    return this
+  }
+}
+
 function mismatch(what: string): HarvestGuardError {
   return new HarvestGuardError(SKETCH_MISMATCH, `${what} merge: the two use different Windows`)
 }
@@ -465,6 +499,33 @@ export class WindowedDistinct {
       for (let w = 0; w < rings.length; w++) {
         const r = (rings[w] as DistinctRing).add(lo, hi, Math.floor(u / (units[w] as number)))
         // Every later window's bucket holds this one's (see Windows.nested): they hold it too.
+        if (r === PRESENT && nested[w] === true) return
+      }
+      return
+    }
+    this.#addSparse(hash, u)
+  }
+
+  /**
+   * {@link add} with the work shared by every sketch recording the same event done once: `lo`
+   * and `hi` are `hash` mixed (mixDigest), `slots` point at the event's time in these windows.
+   * Same outcome as `add(hash, slots.timeMs)`.
+   */
+  addPrepared(hash: Digest, lo: number, hi: number, slots: WindowSlots): void {
+    const windows = this.#windows
+    if (slots.windows !== windows) {
+      this.add(hash, slots.timeMs)
+      return
+    }
+    const u = slots.unit
+    if (u > this.#newest) this.#newest = u
+    else if (u < this.#newest && u < windows.oldestLiveUnit(this.#newest)) return
+    const rings = this.#rings
+    if (rings !== undefined) {
+      const buckets = slots.buckets
+      const nested = windows.nested
+      for (let w = 0; w < rings.length; w++) {
+        const r = (rings[w] as DistinctRing).add(lo, hi, buckets[w] as number)
         if (r === PRESENT && nested[w] === true) return
       }
       return

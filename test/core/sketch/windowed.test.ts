@@ -3,9 +3,13 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { HarvestGuardError } from '../../../src/core/errors.ts'
 import {
+  WindowSlots,
   WindowedCounter,
   WindowedDistinct,
   Windows,
+  mixDigest,
+  mixedHi,
+  mixedLo,
   type WindowSpec,
 } from '../../../src/core/sketch/index.ts'
 
@@ -159,6 +163,30 @@ describe('WindowedDistinct and WindowedCounter', () => {
             assert.equal(distinct.estimate(w, newest), expected, `distinct w=${w} at ${i}`)
           }
         })
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  // The engine mixes each digest and places each time once per request for all its sketches.
+  it('addPrepared (digest mixed and time slotted once) leaves what add leaves', () => {
+    fc.assert(
+      fc.property(stream, fc.constantFrom(1, 4, 64), (events, sparseLimit) => {
+        const windows = new Windows(SMALL, { sparseLimit })
+        const plain = new WindowedDistinct(windows)
+        const prepared = new WindowedDistinct(windows)
+        const slots = new WindowSlots(windows)
+        // Slots built for other (equal but distinct) windows: add's path, same outcome.
+        const foreign = new WindowSlots(new Windows(SMALL, { sparseLimit }))
+        events.forEach((e, i) => {
+          plain.add(e.hash, e.timeMs)
+          mixDigest(e.hash)
+          const at = (i % 7 === 6 ? foreign : slots).at(e.timeMs)
+          prepared.addPrepared(e.hash, mixedLo(), mixedHi(), at)
+          if (e.n === 5) assert.equal(prepared.estimate(0, e.timeMs), plain.estimate(0, e.timeMs))
+        })
+        assert.equal(prepared.isSparse, plain.isSparse)
+        assert.deepEqual(prepared.toBytes(), plain.toBytes())
       }),
       { numRuns: 200 },
     )
