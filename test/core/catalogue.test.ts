@@ -367,8 +367,11 @@ describe('body rules on long pages', () => {
   const catalogue = compileCatalogue(specs)
   it('merge a record listed again after the 32nd, and keep first-seen order', () => {
     const m = catalogue.match('GET', '/api/items/9/comments')!
-    const comments = Array.from({ length: 60 }, (_, i) => ({ userId: i % 45, nickname: `n${i}` }))
-    comments.push({ userId: 3, text: 'late' } as { userId: number; nickname: string })
+    const comments: object[] = Array.from({ length: 60 }, (_, i) => ({
+      userId: i % 45,
+      nickname: `n${i}`,
+    }))
+    comments.push({ userId: 3, text: 'late' })
     const k = recordingKeyer()
     const found = bodyExposures(m, { comments }, k.digest, false)
     assert.equal(found.length, 45)
