@@ -240,12 +240,19 @@ export class WindowSlots {
   timeMs = Number.NaN
   /** `windows.unitOf(timeMs)`. */
   unit = 0
-  /** Per window: `Math.floor(unit / windows.bucketUnits[w])`. */
-  readonly buckets: Float64Array
+  /** Per window: `Math.floor(unit / windows.bucketUnits[w])`, the time's bucket. */
+  readonly buckets: number[]
+  /**
+   * Per window: the bucket's slot in a ring of the window's buckets (`bucket % buckets`). A
+   * plain array, not a Float64Array: read from one, the bucket was a double to V8 and the ring's
+   * modulo a floating-point remainder (a call), a fifth of the sketch adds' time.
+   */
+  readonly slots: number[]
 
   constructor(windows: Windows) {
     this.windows = windows
-    this.buckets = new Float64Array(windows.specs.length)
+    this.buckets = windows.specs.map(() => 0)
+    this.slots = windows.specs.map(() => 0)
   }
 
   /** Points the slots at `timeMs` (nothing to do when they already are). */
@@ -254,7 +261,11 @@ export class WindowSlots {
     const windows = this.windows
     const u = windows.unitOf(timeMs)
     const units = windows.bucketUnits
-    for (let w = 0; w < units.length; w++) this.buckets[w] = Math.floor(u / (units[w] as number))
+    for (let w = 0; w < units.length; w++) {
+      const b = Math.floor(u / (units[w] as number))
+      this.buckets[w] = b
+      this.slots[w] = b % (windows.specs[w] as WindowSpec).buckets
+    }
     this.unit = u
     this.timeMs = timeMs
     return this
@@ -316,9 +327,13 @@ class DistinctRing {
    * the hash (or a register as high), IGNORED when `b` has left the ring.
    */
   add(lo: number, hi: number, b: number): number {
+    return this.addAt(lo, hi, b, b % this.buckets)
+  }
+
+  /** {@link add} with the bucket's slot `s` (`b % buckets`) already known. */
+  addAt(lo: number, hi: number, b: number, s: number): number {
     if (b > this.head) this.head = b
     else if (b <= this.head - this.buckets) return IGNORED
-    const s = b % this.buckets
     let h = this.slots[s]
     if (this.ids[s] !== b) {
       if (h === undefined) {
@@ -523,9 +538,10 @@ export class WindowedDistinct {
     const rings = this.#rings
     if (rings !== undefined) {
       const buckets = slots.buckets
+      const at = slots.slots
       const nested = windows.nested
       for (let w = 0; w < rings.length; w++) {
-        const r = (rings[w] as DistinctRing).add(lo, hi, buckets[w] as number)
+        const r = (rings[w] as DistinctRing).addAt(lo, hi, buckets[w] as number, at[w] as number)
         if (r === PRESENT && nested[w] === true) return
       }
       return
