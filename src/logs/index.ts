@@ -48,6 +48,7 @@ export {
   openParallelLogSource,
   type ParallelLogSource,
   type ParallelLogSourceOptions,
+  WORKER_YOUNG_GENERATION_MB,
 } from './parallel.ts'
 export { eventSink, fileBatches, type LineSink } from './source.ts'
 export type { LineTap } from './parse-worker.ts'

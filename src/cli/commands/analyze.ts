@@ -32,6 +32,7 @@ import {
   type LogOrder,
   type LogStats,
   type UserFieldKind,
+  WORKER_YOUNG_GENERATION_MB,
 } from '../../logs/index.ts'
 import {
   analyzeEvents,
@@ -120,7 +121,11 @@ export async function runAnalyzeWithin(
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
   const worker = new Worker(new URL(`./analyze-runner${ext}`, import.meta.url), {
     workerData: data,
-    resourceLimits: { maxOldGenerationSizeMb: memoryMb },
+    // the young generation too: V8 sizes it from the heap limit, far larger than this needs
+    resourceLimits: {
+      maxOldGenerationSizeMb: memoryMb,
+      maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+    },
   })
   // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker, not a window
   const onAbort = (): void => worker.postMessage({ type: 'abort' })
