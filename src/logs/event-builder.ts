@@ -98,6 +98,9 @@ interface IpEntry {
   /** Principal lists and clients per (agent, user) seen from this address. */
   readonly combos: Map<UaEntry, Combo[]>
   last: Combo | undefined
+  /** The last combination with a user (account or key), and the time of its last line. */
+  lastUser: Combo | undefined
+  lastUserMs: number
 }
 
 interface UserEntry {
@@ -121,6 +124,8 @@ interface PathInfo {
 }
 
 const NO_EXPOSURES: readonly Exposure[] = Object.freeze([])
+/** How long after a line with a user an asset line without one still belongs to it. */
+const ASSET_FOLLOW_MS = 60_000
 const PAGE: PathInfo = Object.freeze({
   route: '',
   resource: 'page',
@@ -214,7 +219,14 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
     const ip = latin1(buf, s, e)
     const net = networkOf(ip)
     const principals = net === '' ? [`ip:${ip}`] : [`ip:${ip}`, `net:${net}`]
-    return { ip, principals, combos: new Map(), last: undefined }
+    return {
+      ip,
+      principals,
+      combos: new Map(),
+      last: undefined,
+      lastUser: undefined,
+      lastUserMs: 0,
+    }
   })
   const users = new ByteInterner<UserEntry>((buf, s, e) => {
     const value = Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8')
@@ -305,35 +317,6 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
         ? noUser
         : users.get(buf, line.userStart, line.userEnd)
     const uaE = line.uaEnd > line.uaStart ? agents.get(buf, line.uaStart, line.uaEnd) : noUa
-    // one visitor's lines come in runs: the last combination of this address is the usual hit;
-    // otherwise the (agent, user) combination is looked up, so that an address shared by many
-    // visitors (a carrier NAT) reuses its principal lists and clients instead of minting new ones
-    let combo = ipE.last
-    if (combo === undefined || combo.ua !== uaE || combo.user !== userE) {
-      let list = ipE.combos.get(uaE)
-      if (list === undefined) ipE.combos.set(uaE, (list = []))
-      combo = list.find((c) => c.user === userE)
-      if (combo === undefined) {
-        const principals = ipE.principals.slice()
-        if (userE.principal !== undefined) principals.push(userE.principal)
-        if (uaE.principal !== undefined) principals.push(uaE.principal)
-        combo = { ua: uaE, user: userE, principals, clientRef: undefined, clientNoRef: undefined }
-        list.push(combo)
-      }
-      ipE.last = combo
-    }
-    const principals = combo.principals
-    let client = line.referer ? combo.clientRef : combo.clientNoRef
-    if (client === undefined) {
-      client = {
-        ip: ipE.ip,
-        userAgent: uaE.ua,
-        referer: line.referer,
-        anomalies: line.hasUserAgent ? (uaE === noUa ? ANOMALY.noUserAgent : uaE.anomalies) : 0,
-      }
-      if (line.referer) combo.clientRef = client
-      else combo.clientNoRef = client
-    }
     const ms = line.methodStart
     const method =
       line.methodEnd - ms === 3 && buf[ms] === 71 && buf[ms + 1] === 69 && buf[ms + 2] === 84
@@ -348,6 +331,52 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
     else {
       path = latin1(buf, line.targetStart, line.targetEnd)
       info = pathInfo(method, path)
+    }
+    // Static files are served without the application resolving the session (nginx or a CDN in
+    // front of it; the lab's shop too), so their lines name no user. Inline, the same requests
+    // carry the session cookie and count for the account; here an asset line without a user
+    // belongs to the account or key its address and agent used last, within ASSET_FOLLOW_MS.
+    // Without it every logged-in visitor's account looks like a client that never loads an
+    // asset (the no-assets signal): on the lab's 62-day log, 51 of 300 buyers were flagged so.
+    const follow =
+      userE === noUser &&
+      userKind !== 'ignore' &&
+      info.resource === 'asset' &&
+      ipE.lastUser !== undefined &&
+      ipE.lastUser.ua === uaE &&
+      line.timeMs - ipE.lastUserMs <= ASSET_FOLLOW_MS
+    // one visitor's lines come in runs: the last combination of this address is the usual hit;
+    // otherwise the (agent, user) combination is looked up, so that an address shared by many
+    // visitors (a carrier NAT) reuses its principal lists and clients instead of minting new ones
+    let combo = follow ? (ipE.lastUser as Combo) : ipE.last
+    if (combo === undefined || combo.ua !== uaE || (!follow && combo.user !== userE)) {
+      let list = ipE.combos.get(uaE)
+      if (list === undefined) ipE.combos.set(uaE, (list = []))
+      combo = list.find((c) => c.user === userE)
+      if (combo === undefined) {
+        const principals = ipE.principals.slice()
+        if (userE.principal !== undefined) principals.push(userE.principal)
+        if (uaE.principal !== undefined) principals.push(uaE.principal)
+        combo = { ua: uaE, user: userE, principals, clientRef: undefined, clientNoRef: undefined }
+        list.push(combo)
+      }
+      ipE.last = combo
+    }
+    if (userE !== noUser) {
+      ipE.lastUser = combo
+      ipE.lastUserMs = line.timeMs
+    }
+    const principals = combo.principals
+    let client = line.referer ? combo.clientRef : combo.clientNoRef
+    if (client === undefined) {
+      client = {
+        ip: ipE.ip,
+        userAgent: uaE.ua,
+        referer: line.referer,
+        anomalies: line.hasUserAgent ? (uaE === noUa ? ANOMALY.noUserAgent : uaE.anomalies) : 0,
+      }
+      if (line.referer) combo.clientRef = client
+      else combo.clientNoRef = client
     }
     let exposures: readonly Exposure[] = NO_EXPOSURES
     // a response that failed disclosed nothing

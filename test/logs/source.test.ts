@@ -22,6 +22,10 @@ function line(ip: string, t: string, path: string, user = '-', ua = 'Mozilla/5.0
   return `${ip} - ${user} [${t} +0000] "GET ${path} HTTP/1.1" 200 100 "-" "${ua}"`
 }
 
+function hasAccount(e: Event | undefined): boolean {
+  return e?.principals.some((p) => p.startsWith('account:')) === true
+}
+
 let dir = ''
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hg-logs-'))
@@ -126,6 +130,36 @@ describe('log sources', () => {
     assert.ok(acc?.principals.some((p) => /^account:[0-9a-f]{14}$/.test(p)))
     assert.ok(key?.principals.some((p) => /^key:[0-9a-f]{14}$/.test(p)))
     assert.ok(!JSON.stringify([acc?.principals, key?.principals]).includes('alice'))
+    const [ignored] = await collect(openLogSource({ files: [file], keyer }))
+    assert.ok(!ignored?.principals.some((p) => p.startsWith('account:')))
+  })
+
+  it('gives an asset line without a user to the account its address and agent used last, within a minute', async () => {
+    // static files are served without resolving the session: their lines name no user
+    const file = join(dir, 'assets.log')
+    await writeFile(
+      file,
+      [
+        line('10.0.0.2', '01/May/2024:00:00:01', '/item/7', 'alice'),
+        line('10.0.0.2', '01/May/2024:00:00:02', '/static/app.css'),
+        line('10.0.0.2', '01/May/2024:00:00:03', '/static/img/7.png', '-', 'curl/8.0'),
+        line('10.0.0.2', '01/May/2024:00:02:30', '/static/app.js'),
+        line('10.0.0.2', '01/May/2024:00:02:31', '/item/8'),
+        line('10.0.0.2', '01/May/2024:00:02:32', '/static/img/8.png'),
+      ].join('\n') + '\n',
+    )
+    const events = await collect(openLogSource({ files: [file], keyer, user: 'account' }))
+    assert.deepEqual(
+      events.map((e) => [e.resource, hasAccount(e)]),
+      [
+        ['page', true],
+        ['asset', true], // 1 s after alice's page, same address and agent
+        ['asset', false], // another agent
+        ['asset', false], // 2.5 min later
+        ['page', false], // a page without a user is nobody's
+        ['asset', false],
+      ],
+    )
     const [ignored] = await collect(openLogSource({ files: [file], keyer }))
     assert.ok(!ignored?.principals.some((p) => p.startsWith('account:')))
   })
