@@ -3,6 +3,8 @@
 // shadow mode so the single load-generating client is accounted in full but never blocked).
 // Load comes from a second process (autocannon). Runs alternate unguarded/guarded rounds in one
 // process lifetime and reports the median of the rounds. Usage: npx node bench/middleware.bench.ts
+// BENCH_BASELINE=DIR (a checkout of an older commit, its node_modules linked) adds a third app
+// guarded by DIR's src/ to the same alternating rounds: before/after in one run.
 import { spawn } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -47,9 +49,9 @@ function body(itemId: string, page: number): object {
 let counter = 0
 // Requests served per app: server CPU per request is the round's CPU time over these.
 const served = new Map<FastifyInstance, number>()
-async function app(guard: Guard | undefined): Promise<FastifyInstance> {
+async function app(guard: Guard | undefined, plugin = harvestGuard): Promise<FastifyInstance> {
   const f = Fastify()
-  if (guard !== undefined) await f.register(harvestGuard, { guard })
+  if (guard !== undefined) await f.register(plugin, { guard })
   served.set(f, 0)
   // A new page per request: distinct records keep growing, as under a harvester.
   f.get<{ Params: { itemId: string } }>('/api/items/:itemId/comments', (req, reply) => {
@@ -175,6 +177,30 @@ const guard = createGuard({
   catalogue: compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0]),
 })
 
+// The same guard built from another checkout's sources (BENCH_BASELINE), for a same-run baseline.
+const BASELINE = process.env['BENCH_BASELINE']
+async function baselineApp(dir: string): Promise<FastifyInstance> {
+  const at = (path: string): Promise<Record<string, never>> => import(join(dir, 'src', path))
+  const [c, k, h, m] = await Promise.all([
+    at('core/index.ts'),
+    at('keyer/index.ts'),
+    at('http/index.ts'),
+    at('middleware/fastify.ts'),
+  ])
+  const core = c as unknown as {
+    createEngine: typeof createEngine
+    compileCatalogue: typeof compileCatalogue
+  }
+  const g = (h as unknown as { createGuard: typeof createGuard }).createGuard({
+    engine: core.createEngine({
+      policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
+    }),
+    keyer: (k as unknown as { createKeyer: typeof createKeyer }).createKeyer(config.secret),
+    catalogue: core.compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0]),
+  })
+  return app(g, (m as unknown as { harvestGuard: typeof harvestGuard }).harvestGuard)
+}
+
 // Server-side cost of the guard alone: time begin() and finish() on the same traffic shape.
 function guardMicros(n: number): number {
   const samples: number[] = []
@@ -196,6 +222,11 @@ function guardMicros(n: number): number {
 
 const plain = await app(undefined)
 const guarded = await app(guard)
+const baseline = BASELINE === undefined ? undefined : await baselineApp(BASELINE)
+const baselineUrl =
+  baseline === undefined
+    ? ''
+    : `http://127.0.0.1:${(baseline.server.address() as { port: number }).port}/api/items/42/comments`
 const plainUrl = `http://127.0.0.1:${(plain.server.address() as { port: number }).port}/api/items/42/comments`
 const guardedUrl = `http://127.0.0.1:${(guarded.server.address() as { port: number }).port}/api/items/42/comments`
 const size = JSON.stringify(body('42', 1)).length
@@ -204,11 +235,17 @@ const size = JSON.stringify(body('42', 1)).length
 const loadBefore = loadavg()
 await autocannon(plainUrl)
 await autocannon(guardedUrl)
-const rows: { round: number; plain: Load; guarded: Load }[] = []
+if (baseline !== undefined) await autocannon(baselineUrl)
+const rows: { round: number; plain: Load; guarded: Load; baseline?: Load }[] = []
 for (let round = 1; round <= ROUNDS; round++) {
   const p = await measure(plain, plainUrl)
   const g = await measure(guarded, guardedUrl)
-  rows.push({ round, plain: p, guarded: g })
+  const b = baseline === undefined ? undefined : await measure(baseline, baselineUrl)
+  rows.push(
+    b === undefined
+      ? { round, plain: p, guarded: g }
+      : { round, plain: p, guarded: g, baseline: b },
+  )
 }
 const latency: { plain: number; guarded: number }[] = []
 const paced: { plain: number; guarded: number }[] = []
@@ -223,6 +260,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const micros = guardMicros(20_000)
 await plain.close()
 await guarded.close()
+await baseline?.close()
 
 const loadAfter = loadavg()
 const ratio = median(rows.map((r) => r.guarded.rps / r.plain.rps))
@@ -264,3 +302,18 @@ console.log(
   `| guard work per request, p50 (begin + account, in-process) | ${micros.toFixed(1)} µs | <= 50 µs |`,
 )
 console.log(`| engine events accounted | ${engine.stats.events} | |`)
+if (BASELINE !== undefined) {
+  const b = rows.map((r) => r.baseline!)
+  console.log(`\nBaseline (same rounds, guard from ${BASELINE}):\n`)
+  console.log('| measure | baseline guard | this guard |')
+  console.log('| --- | --- | --- |')
+  console.log(
+    `| throughput guarded / unguarded (median of rounds; rounds baseline ${rows.map((r) => (r.baseline!.rps / r.plain.rps).toFixed(2)).join(', ')}) | ${median(rows.map((r) => r.baseline!.rps / r.plain.rps)).toFixed(3)} | ${ratio.toFixed(3)} |`,
+  )
+  console.log(
+    `| server CPU per request, unguarded / guarded (median of rounds; rounds baseline ${rows.map((r) => (r.plain.cpuUsPerRequest / r.baseline!.cpuUsPerRequest).toFixed(2)).join(', ')}) | ${median(rows.map((r) => r.plain.cpuUsPerRequest / r.baseline!.cpuUsPerRequest)).toFixed(3)} | ${cpuRatio.toFixed(3)} |`,
+  )
+  console.log(
+    `| server CPU added per request (median of rounds; rounds baseline ${b.map((x, i) => (x.cpuUsPerRequest - rows[i]!.plain.cpuUsPerRequest).toFixed(0)).join(', ')} µs) | ${median(rows.map((r) => r.baseline!.cpuUsPerRequest - r.plain.cpuUsPerRequest)).toFixed(0)} µs | ${median(rows.map((r) => r.guarded.cpuUsPerRequest - r.plain.cpuUsPerRequest)).toFixed(0)} µs |`,
+  )
+}
