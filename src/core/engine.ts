@@ -338,6 +338,14 @@ export function createEngine(options: EngineOptions): Engine {
     if (action === 'allow') return
     const live = store.decision(principal, timeMs)
     let rank = actionRank(action)
+    // A class may cap its decisions (a subnet's neighbours did nothing: mask at most). Capped
+    // before the live decision is consulted, so a capped class re-flagged at its cap is a
+    // renewal (escalation rules below), not a fresh decision at every evaluation.
+    const maxRank = classes[kind]!.maxRank
+    if (rank > maxRank) {
+      rank = maxRank
+      action = ACTIONS[rank]!
+    }
     if (live !== undefined) {
       const liveRank = actionRank(live.action)
       const own = live.principal === principal
@@ -345,20 +353,19 @@ export function createEngine(options: EngineOptions): Engine {
         // Re-flagged while decided: escalate a step once the live decision has stood a while.
         const standing = timeMs - live.timeMs >= escalation.after
         if (!own || !standing) return
-        if (escalation.enabled && rank >= escalateFrom && liveRank < RANK_BLOCK) {
+        if (
+          escalation.enabled &&
+          rank >= escalateFrom &&
+          liveRank < Math.min(RANK_BLOCK, maxRank)
+        ) {
           rank = liveRank + 1
           action = ACTIONS[rank]!
         } else {
-          action = live.action
-          rank = liveRank
+          // a renewal; never above the cap (a decision stored before the cap was configured)
+          rank = Math.min(liveRank, maxRank)
+          action = ACTIONS[rank]!
         }
       }
-    }
-    // A class may cap its decisions (a subnet's neighbours did nothing: mask at most).
-    const maxRank = classes[kind]!.maxRank
-    if (rank > maxRank) {
-      rank = maxRank
-      action = ACTIONS[rank]!
     }
     const lapses =
       live === undefined || live.principal !== principal ? ledger.lapse() : ledger.lapses

@@ -143,6 +143,32 @@ describe('engine', () => {
     assert.equal(engine.judge(['ip:198.51.100.8', net], end).action, 'mask')
   })
 
+  it('renews a capped subnet decision as it would any other, not at every evaluation', () => {
+    const engine = createEngine({ policy: policy() })
+    const net = 'net:198.51.100.0/24'
+    const netDecisions: Decision[] = []
+    engine.onDecision((d) => {
+      if (d.principal === net) netDecisions.push(d)
+    })
+    // 400 records in 8 s: re-flagged far above mask at every evaluation, well inside the
+    // 10 minutes a standing decision waits before it escalates (or, capped, is renewed).
+    sprint(400, 0, ['ip:198.51.100.7', net]).forEach((e) => engine.observe(e))
+    assert.deepEqual(
+      netDecisions.map((d) => d.action),
+      ['mask'],
+    )
+    // Still flagged once the mask has stood its 10 minutes: renewed, at mask, once.
+    const later = T0 + 11 * MINUTE
+    sprint(40, 400, ['ip:198.51.100.9', net]).forEach((e, i) =>
+      engine.observe({ ...e, timeMs: later + i * 20 }),
+    )
+    assert.deepEqual(
+      netDecisions.map((d) => d.action),
+      ['mask', 'mask'],
+    )
+    assert.ok(netDecisions[1]!.expiresAtMs > netDecisions[0]!.expiresAtMs)
+  })
+
   it('evicts the least recently active principal at the cap, counted', () => {
     const engine = createEngine({
       policy: policy(),
