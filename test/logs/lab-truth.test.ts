@@ -6,20 +6,12 @@
 // with 18 B3 buyers in an account farm's actor while a log's user-agent device linked actors);
 // HG_LAB_TRUTH=1 adds seeds 2 and 3.
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { runAnalyze } from '../../src/cli/commands/analyze.ts'
-import { loadLabSetup, SHOP_CONFIG_PATH, writeScenarioLogs } from '../../src/lab/index.ts'
-import {
-  LAB_TRUTH_CASES,
-  LAB_TRUTH_ENV,
-  scoreAgainstTruth,
-  type LabTruth,
-} from './support/lab-truth.ts'
+import { LAB_TRUTH_CASES, runLabTruth } from './support/lab-truth.ts'
 
-const env = LAB_TRUTH_ENV
 const CASES = LAB_TRUTH_CASES
 const SEEDS = process.env['HG_LAB_TRUTH'] === '1' ? [1, 2, 3] : [1]
 
@@ -35,31 +27,7 @@ describe('analyze against lab ground truth', () => {
   for (const c of CASES)
     for (const seed of SEEDS)
       it(`flags every adversary with all its identities and spares the benign (${c.scenario}, seed ${seed})`, async () => {
-        const setup = loadLabSetup(SHOP_CONFIG_PATH, env)
-        const out = join(dir, `${c.scenario}-${seed}.log`)
-        const truthFile = join(dir, `${c.scenario}-${seed}.truth.json`)
-        await writeScenarioLogs({
-          scenario: c.scenario,
-          seed,
-          days: c.days,
-          users: 20_000,
-          params: c.params as never,
-          out,
-          truth: truthFile,
-          catalogue: setup.catalogue,
-          keyer: setup.keyer,
-        })
-        const result = await runAnalyze([out], {
-          config: SHOP_CONFIG_PATH,
-          env,
-          user: 'auto',
-          quiet: true,
-          progress: false,
-          // every actor in the JSON: an identity left out would count as never seen
-          benignLimit: Number.MAX_SAFE_INTEGER,
-        })
-        const truth = JSON.parse(await readFile(truthFile, 'utf8')) as LabTruth
-        const score = scoreAgainstTruth(result.json, truth, setup.keyer)
+        const { score } = await runLabTruth(c, seed, dir)
         const misses = score.adversaries
           .filter((a) => !a.ok)
           .map(

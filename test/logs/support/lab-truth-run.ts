@@ -5,12 +5,10 @@
 //   npx node test/logs/support/lab-truth-run.ts [everything|taobao-2020 ...] [--seeds 1,2,3]
 //     [--keep DIR] (keep each log, truth and report there) [--no-device]
 //     [--threads 1]
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runAnalyze } from '../../../src/cli/commands/analyze.ts'
-import { loadLabSetup, SHOP_CONFIG_PATH, writeScenarioLogs } from '../../../src/lab/index.ts'
-import { LAB_TRUTH_CASES, LAB_TRUTH_ENV, scoreAgainstTruth, type LabTruth } from './lab-truth.ts'
+import { LAB_TRUTH_CASES, runLabTruth } from './lab-truth.ts'
 
 const args = process.argv.slice(2)
 const seedsAt = args.indexOf('--seeds')
@@ -27,36 +25,11 @@ const dir = keep ?? (await mkdtemp(join(tmpdir(), 'hg-lab-truth-')))
 try {
   for (const c of cases)
     for (const seed of seeds) {
-      const setup = loadLabSetup(SHOP_CONFIG_PATH, LAB_TRUTH_ENV)
-      const out = join(dir, `${c.scenario}-${seed}.log`)
-      const truthFile = join(dir, `${c.scenario}-${seed}.truth.json`)
-      const w = await writeScenarioLogs({
-        scenario: c.scenario,
-        seed,
-        days: c.days,
-        users: 20_000,
-        params: c.params as never,
-        out,
-        truth: truthFile,
-        catalogue: setup.catalogue,
-        keyer: setup.keyer,
-      })
-      const t0 = performance.now()
-      const result = await runAnalyze([out], {
-        config: SHOP_CONFIG_PATH,
-        env: LAB_TRUTH_ENV,
-        user: 'auto',
-        quiet: true,
-        progress: false,
-        // every actor in the JSON: an identity left out would count as never seen
-        benignLimit: Number.MAX_SAFE_INTEGER,
+      const { lines, decisions, analyzeSeconds, truth, score } = await runLabTruth(c, seed, dir, {
         device,
         threads,
         json: keep === undefined ? undefined : join(dir, `${c.scenario}-${seed}.json`),
       })
-      const s = (performance.now() - t0) / 1000
-      const truth = JSON.parse(await readFile(truthFile, 'utf8')) as LabTruth
-      const score = scoreAgainstTruth(result.json, truth, setup.keyer)
       const profileOf = new Map(truth.actors.map((a) => [a.id, a.profile]))
       const byProfile = (ids: readonly string[]): string => {
         const m = new Map<string, number>()
@@ -67,7 +40,7 @@ try {
         return [...m].map(([p, n]) => `${p} ${n}`).join(', ') || '-'
       }
       console.log(
-        `## ${c.scenario} seed ${seed}: ${w.lines} lines, analyze ${s.toFixed(1)} s, ${result.summary.decisions} decisions`,
+        `## ${c.scenario} seed ${seed}: ${lines} lines, analyze ${analyzeSeconds.toFixed(1)} s, ${decisions} decisions`,
       )
       for (const a of score.adversaries)
         console.log(

@@ -4,8 +4,12 @@
  * benign actors were flagged. Accounts and keys are compared as keyed digests, as the report
  * holds them. Used by the done-when test and the benchmark.
  */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runAnalyze, type AnalyzeOptions } from '../../../src/cli/commands/analyze.ts'
 import { digestHex } from '../../../src/core/exposure.ts'
 import type { Keyer } from '../../../src/core/ports.ts'
+import { loadLabSetup, SHOP_CONFIG_PATH, writeScenarioLogs } from '../../../src/lab/index.ts'
 import type { AnalyzeJson } from '../../../src/report/index.ts'
 
 /** `harvestguard lab logs --truth` (the fields read here). */
@@ -128,3 +132,57 @@ export const LAB_TRUTH_CASES = [
   { scenario: 'everything', days: 1, params: { ...SMALL, a1: {}, a2: {}, a3: {}, a4: {}, a5: {} } },
   { scenario: 'taobao-2020', days: 2, params: { ...SMALL, a1: {} } },
 ] as const
+
+/** One case and seed: its log written into `dir`, analyzed and scored. */
+export interface LabTruthRun {
+  readonly lines: number
+  readonly decisions: number
+  readonly analyzeSeconds: number
+  readonly truth: LabTruth
+  readonly score: TruthScore
+}
+
+/**
+ * Writes the lab log of `c` and `seed` into `dir` (with its truth), runs `analyze` over it with
+ * every actor in the JSON (an identity left out would count as never seen), and scores it.
+ */
+export async function runLabTruth(
+  c: (typeof LAB_TRUTH_CASES)[number],
+  seed: number,
+  dir: string,
+  options: Partial<AnalyzeOptions> = {},
+): Promise<LabTruthRun> {
+  const setup = loadLabSetup(SHOP_CONFIG_PATH, LAB_TRUTH_ENV)
+  const out = join(dir, `${c.scenario}-${seed}.log`)
+  const truthFile = join(dir, `${c.scenario}-${seed}.truth.json`)
+  const written = await writeScenarioLogs({
+    scenario: c.scenario,
+    seed,
+    days: c.days,
+    users: 20_000,
+    params: c.params as never,
+    out,
+    truth: truthFile,
+    catalogue: setup.catalogue,
+    keyer: setup.keyer,
+  })
+  const t0 = performance.now()
+  const result = await runAnalyze([out], {
+    config: SHOP_CONFIG_PATH,
+    env: LAB_TRUTH_ENV,
+    user: 'auto',
+    quiet: true,
+    progress: false,
+    benignLimit: Number.MAX_SAFE_INTEGER,
+    ...options,
+  })
+  const analyzeSeconds = (performance.now() - t0) / 1000
+  const truth = JSON.parse(await readFile(truthFile, 'utf8')) as LabTruth
+  return {
+    lines: written.lines,
+    decisions: result.summary.decisions,
+    analyzeSeconds,
+    truth,
+    score: scoreAgainstTruth(result.json, truth, setup.keyer),
+  }
+}
