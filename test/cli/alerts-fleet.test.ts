@@ -8,18 +8,15 @@
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import { buildInline } from '../../src/cli/commands/proxy.ts'
 import type { CliIo } from '../../src/cli/program.ts'
 import type { Alert } from '../../src/core/index.ts'
 import { createReverseProxy } from '../../src/proxy/index.ts'
-import { REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import { startReceiver } from '../support/receiver.ts'
+import { deleteRedisKeys, REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
 import { COMMENTS_ROUTE_YAML, startCommentsApp } from '../support/proxy-process.ts'
 
 const skip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
@@ -32,24 +29,15 @@ describe('alerts from two guards sharing Redis, wired from config', { skip }, ()
   after(async () => {
     rmSync(dir, { recursive: true, force: true })
     if (skip !== false) return
-    const redis = new Redis({ host: REDIS_HOST, port: REDIS_PORT })
-    const keys = await redis.keys(`${prefix}*`)
-    if (keys.length > 0) await redis.del(...keys)
-    redis.disconnect()
+    await deleteRedisKeys(prefix)
   })
 
   it('delivers each escalation once although both guards raised it', async () => {
     const delivered: Alert[] = []
-    const receiver = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        delivered.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Alert)
-        res.writeHead(204).end()
-      })
+    const { server: receiver, url: hook } = await startReceiver((_req, body, res) => {
+      delivered.push(JSON.parse(body) as Alert)
+      res.writeHead(204).end()
     })
-    receiver.listen(0, '127.0.0.1')
-    await once(receiver, 'listening')
     const { server: upstream, url: upstreamUrl } = await startCommentsApp(900_000, RECORDS_PER_PAGE)
     const config = join(dir, 'harvestguard.yaml')
     writeFileSync(
@@ -64,7 +52,7 @@ store:
 alerts:
   minAction: mask
   webhooks:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook
+    - url: ${hook}/hook
 routes:
 ${COMMENTS_ROUTE_YAML}`,
     )

@@ -9,15 +9,13 @@ import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Alert } from '../../src/core/index.ts'
 import { openJournal } from '../../src/journal/index.ts'
 import { COMMENTS_ROUTE_YAML, spawnProxy, startCommentsApp } from '../support/proxy-process.ts'
+import { startReceiver } from '../support/receiver.ts'
 
 const WEBHOOK_SECRET = 'webhook-hmac-secret-for-the-test-0123'
 const RECORDS_PER_PAGE = 50
@@ -36,24 +34,17 @@ describe('harvestguard proxy with alerts in its config', () => {
   it('posts one signed alert per escalation to the webhook, retries a 503, writes the file and the journal', async (t) => {
     // the webhook receiver: the SIEM hook's first delivery is answered 503 (must be retried)
     const received: Received[] = []
-    const receiver = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        const path = req.url ?? ''
-        const status = path === '/siem' && !received.some((r) => r.path === path) ? 503 : 200
-        received.push({
-          path,
-          body: Buffer.concat(chunks).toString('utf8'),
-          signature: req.headers['x-harvestguard-signature'] as string | undefined,
-          status,
-        })
-        res.writeHead(status).end()
+    const { server: receiver, url: hook } = await startReceiver((req, body, res) => {
+      const path = req.url ?? ''
+      const status = path === '/siem' && !received.some((r) => r.path === path) ? 503 : 200
+      received.push({
+        path,
+        body,
+        signature: req.headers['x-harvestguard-signature'] as string | undefined,
+        status,
       })
+      res.writeHead(status).end()
     })
-    receiver.listen(0, '127.0.0.1')
-    await once(receiver, 'listening')
-    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
     // the application: every comments page names 50 distinct users
     const { server: upstream, url: upstreamUrl } = await startCommentsApp(700_000, RECORDS_PER_PAGE)
     // a failing assertion must not leave servers (or the proxy) keeping the test process alive
@@ -181,24 +172,17 @@ ${COMMENTS_ROUTE_YAML}`,
     // /slow answers every alert after 200 ms; /dead answers 503 forever
     const slow: Alert[] = []
     let deadAttempts = 0
-    const receiver = createServer((req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
-        if (req.url === '/dead') {
-          deadAttempts++
-          res.writeHead(503).end()
-          return
-        }
-        setTimeout(() => {
-          slow.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Alert)
-          res.writeHead(200).end()
-        }, 200)
-      })
+    const { server: receiver, url: hook } = await startReceiver((req, body, res) => {
+      if (req.url === '/dead') {
+        deadAttempts++
+        res.writeHead(503).end()
+        return
+      }
+      setTimeout(() => {
+        slow.push(JSON.parse(body) as Alert)
+        res.writeHead(200).end()
+      }, 200)
     })
-    receiver.listen(0, '127.0.0.1')
-    await once(receiver, 'listening')
-    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
     const { server: upstream, url: upstreamUrl } = await startCommentsApp(800_000, RECORDS_PER_PAGE)
     // a failing assertion must not leave servers (or the proxy) keeping the test process alive
     t.after(() => {

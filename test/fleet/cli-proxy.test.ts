@@ -12,7 +12,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { POSTGRES_URL, REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import {
+  deleteRedisKeys,
+  POSTGRES_URL,
+  REDIS_HOST,
+  REDIS_PORT,
+  requireService,
+} from '../support/services.ts'
 import { COMMENTS_ROUTE_YAML, spawnProxy, startCommentsApp } from '../support/proxy-process.ts'
 
 const redisSkip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
@@ -31,10 +37,7 @@ describe('harvestguard proxy with store redis and journal postgres', { skip }, (
     const pool = new pg.Pool({ connectionString: POSTGRES_URL })
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
     await pool.end()
-    const redis = new Redis({ host: REDIS_HOST, port: REDIS_PORT })
-    const keys = await redis.keys(`${prefix}*`)
-    if (keys.length > 0) await redis.del(...keys)
-    redis.disconnect()
+    await deleteRedisKeys(prefix)
   })
 
   it('records a decision in PostgreSQL and its ledgers in Redis, and exits cleanly on SIGTERM', async () => {

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis'
 import { Ledger, MemoryLedgerStore, actionRank, createEngine } from '../../src/core/index.ts'
 import type { Engine, Event, Principal } from '../../src/core/index.ts'
 import { RedisLedgerStore } from '../../src/stores/redis-ledger-store.ts'
-import { REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import { deleteRedisKeys, REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
 import { apiEvent, defaultPolicy } from '../stores/fleet-support.ts'
 
 const skip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
@@ -64,8 +64,7 @@ describe('a NAT with 40 people behind it, spread over a fleet of 3 guards', { sk
   const client = skip === false ? new Redis({ host: REDIS_HOST, port: REDIS_PORT }) : undefined
   after(async () => {
     if (client === undefined) return
-    const keys = await client.keys(`${prefix}*`)
-    if (keys.length > 0) await client.del(...keys)
+    await deleteRedisKeys(prefix, client)
     client.disconnect()
   })
 

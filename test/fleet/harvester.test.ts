@@ -12,7 +12,7 @@ import { Redis } from 'ioredis'
 import { MemoryLedgerStore, actionRank, createEngine } from '../../src/core/index.ts'
 import type { Engine, Event, LedgerStore } from '../../src/core/index.ts'
 import { RedisLedgerStore } from '../../src/stores/redis-ledger-store.ts'
-import { REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import { deleteRedisKeys, REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
 import { apiEvent, defaultPolicy } from '../stores/fleet-support.ts'
 
 const skip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
@@ -74,8 +74,7 @@ describe('a harvester spread over a fleet of 3 guards', { skip }, () => {
   const client = skip === false ? new Redis({ host: REDIS_HOST, port: REDIS_PORT }) : undefined
   after(async () => {
     if (client === undefined) return
-    const keys = await client.keys(`${prefix}*`)
-    if (keys.length > 0) await client.del(...keys)
+    await deleteRedisKeys(prefix, client)
     client.disconnect()
   })
 

@@ -28,9 +28,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import { spawnProxy } from '../support/proxy-process.ts'
-import { REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
+import { deleteRedisKeys, REDIS_HOST, REDIS_PORT, requireService } from '../support/services.ts'
 
 const skip = await requireService('Redis', REDIS_HOST, REDIS_PORT)
 const MAX_REQUESTS = 1500
@@ -133,10 +132,7 @@ describe('a harvester over 3 guard processes sharing Redis', { skip }, () => {
     upstream?.close()
     rmSync(dir, { recursive: true, force: true })
     if (skip !== false) return
-    const redis = new Redis({ host: REDIS_HOST, port: REDIS_PORT })
-    const keys = await redis.keys(`${prefix}*`)
-    if (keys.length > 0) await redis.del(...keys)
-    redis.disconnect()
+    await deleteRedisKeys(prefix)
   })
 
   /**

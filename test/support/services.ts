@@ -5,6 +5,7 @@
  */
 import { connect } from 'node:net'
 import { spawnSync } from 'node:child_process'
+import { Redis } from 'ioredis'
 
 /** Whether a TCP listener answers on host:port within `timeoutMs`. */
 export function isReachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
@@ -56,3 +57,14 @@ export const POSTGRES_URL =
 /** Redis the suites use: the machine's. */
 export const REDIS_HOST = '127.0.0.1'
 export const REDIS_PORT = Number(process.env['HG_TEST_REDIS_PORT'] ?? 6379)
+
+/**
+ * Deletes a test's keys (`prefix*`) from the machine's Redis, with `client` if given (left
+ * connected), else with a connection of its own.
+ */
+export async function deleteRedisKeys(prefix: string, client?: Redis): Promise<void> {
+  const redis = client ?? new Redis({ host: REDIS_HOST, port: REDIS_PORT })
+  const keys = await redis.keys(`${prefix}*`)
+  if (keys.length > 0) await redis.del(...keys)
+  if (client === undefined) redis.disconnect()
+}
