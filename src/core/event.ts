@@ -51,7 +51,11 @@ export interface Event {
   /** Response body bytes, 0 when unknown. */
   readonly bytes: number
   readonly resource: ResourceKind
-  /** Every identity the request belongs to; at least the `ip:` one. */
+  /**
+   * Every identity the request belongs to; at least the `ip:` one. A feeder that reuses one list
+   * for every request of an identity (the log reader does) freezes it: the engine then keeps
+   * the ledgers it found for that list instead of looking each principal up per event.
+   */
   readonly principals: readonly Principal[]
   /** Personal records the response carried in the clear. */
   readonly exposures: readonly Exposure[]

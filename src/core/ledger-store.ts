@@ -42,6 +42,15 @@ export interface LedgerStore {
    * one): the engine then skips the decision lookup for ledgers without the flag.
    */
   readonly marksDecided?: boolean
+  /**
+   * Optional. A number that changes whenever a ledger leaves the store (evicted, deleted,
+   * swept). A store that has it promises that, while it stays the same, a ledger it returned is
+   * still its principal's ledger and getOrCreate of a tracked principal does nothing but look it
+   * up: the engine may then keep the ledgers of a reused principal list instead of looking each
+   * one up per event. A store whose getOrCreate does more (the fleet store notes the time) must
+   * not have it.
+   */
+  readonly generation?: number
   /** Every live decision at `timeMs`, with the principal it is held under. */
   decisions(timeMs: number): IterableIterator<[Principal, Decision]>
 }
@@ -102,6 +111,7 @@ export class MemoryLedgerStore implements LedgerStore {
   readonly #decisions = new Map<Principal, Decision>()
   #evictions = 0
   #expirations = 0
+  #generation = 0
 
   constructor(options: MemoryLedgerStoreOptions = {}) {
     const max = options.maxPrincipals ?? 1_000_000
@@ -127,6 +137,9 @@ export class MemoryLedgerStore implements LedgerStore {
   get decisionCount(): number {
     return this.#decisions.size
   }
+  get generation(): number {
+    return this.#generation
+  }
 
   get(principal: Principal): Ledger | undefined {
     return this.#ledgers.get(principal)
@@ -149,11 +162,14 @@ export class MemoryLedgerStore implements LedgerStore {
   #evict(timeMs: number): void {
     if (evictLeastRecent(this.#ledgers, timeMs, this.#touchMs, isActive) !== undefined) {
       this.#evictions++
+      this.#generation++
     }
   }
 
   delete(principal: Principal): boolean {
-    return this.#ledgers.delete(principal)
+    if (!this.#ledgers.delete(principal)) return false
+    this.#generation++
+    return true
   }
 
   entries(): IterableIterator<[Principal, Ledger]> {
@@ -173,6 +189,7 @@ export class MemoryLedgerStore implements LedgerStore {
       if (d.expiresAtMs <= timeMs) this.#decisions.delete(principal)
     }
     this.#expirations += dropped
+    if (dropped > 0) this.#generation++
     return dropped
   }
 

@@ -125,6 +125,19 @@ function slotsAt(windows: Windows, timeMs: number): WindowSlots {
   return s.at(timeMs)
 }
 
+/** What {@link Ledger.prepare} computes of a principal list, for a caller that keeps it. */
+export interface PrincipalFacts {
+  /** Whether the list holds a partner key. */
+  readonly keyed: boolean
+  /** The device bit the list contributes to an address's crowd (0: no device). */
+  readonly device: number
+}
+
+/** {@link PrincipalFacts} of a principal list. */
+export function principalFacts(principals: readonly string[]): PrincipalFacts {
+  return { keyed: hasKey(principals), device: deviceBit(principals) }
+}
+
 /** Per-principal exposure and behaviour state. Create through a LedgerStore. */
 export class Ledger {
   /**
@@ -390,11 +403,15 @@ export class Ledger {
    * very array (and these very exposures) uses it. The engine brackets each request's recording
    * with the two.
    */
-  static prepare(principals: readonly string[], exposures?: readonly Exposure[]): void {
+  static prepare(
+    principals: readonly string[],
+    exposures?: readonly Exposure[],
+    facts?: PrincipalFacts,
+  ): void {
     preparedExposures = undefined
     preparedFor = principals
-    preparedKeyed = hasKey(principals)
-    preparedDevice = deviceBit(principals)
+    preparedKeyed = facts === undefined ? hasKey(principals) : facts.keyed
+    preparedDevice = facts === undefined ? deviceBit(principals) : facts.device
     if (exposures === undefined || exposures.length === 0) return
     const n = exposures.length
     if (n > mixedLos.length) {

@@ -218,7 +218,7 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
   const ips = new ByteInterner<IpEntry>((buf, s, e) => {
     const ip = latin1(buf, s, e)
     const net = networkOf(ip)
-    const principals = net === '' ? [`ip:${ip}`] : [`ip:${ip}`, `net:${net}`]
+    const principals = Object.freeze(net === '' ? [`ip:${ip}`] : [`ip:${ip}`, `net:${net}`])
     return {
       ip,
       principals,
@@ -357,6 +357,8 @@ export function createEventBuilder(options: EventBuilderOptions): EventBuilder {
         const principals = ipE.principals.slice()
         if (userE.principal !== undefined) principals.push(userE.principal)
         if (uaE.principal !== undefined) principals.push(uaE.principal)
+        // Frozen: the engine keeps the ledgers of a frozen list it sees again (see Event).
+        Object.freeze(principals)
         combo = { ua: uaE, user: userE, principals, clientRef: undefined, clientNoRef: undefined }
         list.push(combo)
       }

@@ -276,3 +276,75 @@ describe('engine: judging a pending cold API request', () => {
     )
   })
 })
+
+describe('engine: frozen principal lists', () => {
+  // A frozen list's ledgers are kept between events (Event.principals); nothing may change but
+  // speed: same decisions, same verdicts, same ledgers, through evictions (a tiny cap), sweeps,
+  // unknown principal kinds and lists that share principals.
+  it('decides and accounts exactly as with plain lists (fast-check)', async () => {
+    const fc = (await import('fast-check')).default
+    const POOL = [
+      'ip:198.51.100.1',
+      'ip:198.51.100.2',
+      'net:198.51.100.0/24',
+      'account:a1',
+      'key:partner1',
+      'session:s1',
+      'device:d1',
+      'device:ua-x',
+      'bogus:1',
+    ]
+    const step = fc.record({
+      list: fc.uniqueArray(fc.integer({ min: 0, max: POOL.length - 1 }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      gapMs: fc.integer({ min: 0, max: 40 * 86_400_000 }).map((g) => (g % 7 === 0 ? g : g % 5000)),
+      records: fc.integer({ min: 0, max: 6 }),
+      resource: fc.constantFrom('api', 'page', 'asset' as const),
+      ordinal: fc.integer({ min: -1, max: 70_000 }),
+    })
+    fc.assert(
+      fc.property(
+        fc.array(step, { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 2, max: 12 }),
+        (steps, cap) => {
+          const run = (frozen: boolean) => {
+            const store = new MemoryLedgerStore({ maxPrincipals: cap })
+            const engine = createEngine({ policy: policy(), store, sweepEvery: 3 })
+            const lists = new Map<string, readonly string[]>()
+            const verdicts: string[] = []
+            let t = T0
+            steps.forEach((s, n) => {
+              t += s.gapMs
+              const key = s.list.join()
+              let principals = lists.get(key)
+              if (principals === undefined) {
+                const list = s.list.map((i) => POOL[i]!)
+                principals = frozen ? Object.freeze(list) : list
+                lists.set(key, principals)
+              }
+              const v = engine.observe(
+                event({
+                  timeMs: t,
+                  principals: principals as string[],
+                  resource: s.resource,
+                  ordinal: s.ordinal,
+                  exposures: Array.from({ length: s.records }, (_, k) => rec(n * 7 + k, F.phone)),
+                }),
+              )
+              verdicts.push(`${v.action}:${v.decision?.principal ?? ''}`)
+            })
+            return { verdicts, stats: engine.stats, bytes: store.toBytes(t) }
+          }
+          const plain = run(false)
+          const frozen = run(true)
+          assert.deepEqual(frozen.verdicts, plain.verdicts)
+          assert.deepEqual(frozen.stats, plain.stats)
+          assert.deepEqual(frozen.bytes, plain.bytes)
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
