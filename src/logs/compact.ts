@@ -299,7 +299,11 @@ export class CompactDecoder {
   #exposures: (readonly Exposure[])[] = []
 
   #apply(b: CompactBatch): void {
-    for (const c of b.clients) this.#clients[c.id] = c
+    for (const c of b.clients) {
+      // Structured clone drops the reader's freeze; frozen, the engine keeps the list's ledgers.
+      Object.freeze(c.principals)
+      this.#clients[c.id] = c
+    }
     if (b.reset) {
       this.#routes = []
       this.#exposures = []
