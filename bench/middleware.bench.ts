@@ -8,65 +8,31 @@
 import { spawn } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { parseConfig } from '../src/config/index.ts'
 import { compileCatalogue, createEngine } from '../src/core/index.ts'
 import { createGuard, type Guard } from '../src/http/index.ts'
 import { createKeyer } from '../src/keyer/index.ts'
 import { harvestGuard } from '../src/middleware/fastify.ts'
+import { COMMENTS_CONFIG, commentsApp, commentsBody as body } from './support/comments-app.ts'
+import { autocannon as load, median, type LoadResult } from './support/load.ts'
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5)
 const CONNECTIONS = 32
+const CONFIG = COMMENTS_CONFIG
 
-const CONFIG = `
-secret: bench-secret-0123456789abcdef
-policy:
-  shadow: true
-routes:
-  - route: GET /api/items/:itemId/comments
-    resource: api
-    exposes:
-      - each: '$.comments[*]'
-        subject: 'user:{.userId}'
-        fields: { id: '.userId', name: '.nickname', phone: '.phone', comment: '.text' }
-`
-
-/** About 2 KB: 14 comments by 14 people (id, nickname, phone, text). */
-function body(itemId: string, page: number): object {
-  return {
-    itemId,
-    page,
-    comments: Array.from({ length: 14 }, (_, i) => ({
-      userId: 100_000 + page * 14 + i,
-      nickname: `买家${page}-${i}`,
-      phone: `139${String(page * 14 + i).padStart(8, '0')}`,
-      text: `Good value, arrived quickly, would buy again (${i})`,
-    })),
-  }
-}
-
-let counter = 0
 // Requests served per app: server CPU per request is the round's CPU time over these.
-const served = new Map<FastifyInstance, number>()
+const served = new Map<FastifyInstance, () => number>()
 async function app(guard: Guard | undefined, plugin = harvestGuard): Promise<FastifyInstance> {
-  const f = Fastify()
-  if (guard !== undefined) await f.register(plugin, { guard })
-  served.set(f, 0)
-  // A new page per request: distinct records keep growing, as under a harvester.
-  f.get<{ Params: { itemId: string } }>('/api/items/:itemId/comments', (req, reply) => {
-    served.set(f, served.get(f)! + 1)
-    void reply.send(body(req.params.itemId, counter++ % 5000))
+  const a = await commentsApp(async (f) => {
+    if (guard !== undefined) await f.register(plugin, { guard })
   })
-  await f.listen({ port: 0, host: '127.0.0.1' })
-  return f
+  served.set(a.app, a.served)
+  return a.app
 }
 
-interface Load {
-  readonly rps: number
-  readonly p50Ms: number
-  readonly p99Ms: number
-  readonly non2xx: number
+type Load = LoadResult & {
   /** CPU time (user + system) of this process, which runs both servers, per request served. */
   readonly cpuUsPerRequest: number
 }
@@ -75,43 +41,15 @@ interface Load {
 // meanwhile; autocannon runs in its own process). CPU time per request does not shrink when
 // another process takes the core away, so it is the steadier comparison on a busy machine.
 async function measure(f: FastifyInstance, url: string): Promise<Load> {
-  const n0 = served.get(f)!
+  const n0 = served.get(f)!()
   const c0 = process.cpuUsage()
-  const load = await autocannon(url)
+  const result = await autocannon(url)
   const c = process.cpuUsage(c0)
-  return { ...load, cpuUsPerRequest: (c.user + c.system) / Math.max(1, served.get(f)! - n0) }
+  return { ...result, cpuUsPerRequest: (c.user + c.system) / Math.max(1, served.get(f)!() - n0) }
 }
 
-function autocannon(url: string): Promise<Omit<Load, 'cpuUsPerRequest'>> {
-  return new Promise((resolve, reject) => {
-    const bin = join(import.meta.dirname, '../node_modules/autocannon/autocannon.js')
-    const child = spawn(
-      process.execPath,
-      [bin, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), url],
-      {
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    )
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => (out += c))
-    child.on('exit', () => {
-      try {
-        const r = JSON.parse(out) as {
-          requests: { average: number }
-          latency: { p50: number; p99: number }
-          non2xx: number
-        }
-        resolve({
-          rps: r.requests.average,
-          p50Ms: r.latency.p50,
-          p99Ms: r.latency.p99,
-          non2xx: r.non2xx,
-        })
-      } catch (e) {
-        reject(e)
-      }
-    })
-  })
+function autocannon(url: string): Promise<LoadResult> {
+  return load(url, CONNECTIONS, DURATION_S)
 }
 
 // Sequential keep-alive requests from a second process, timed with hrtime: autocannon's
@@ -163,8 +101,6 @@ function sequentialLatency(
     })
   })
 }
-
-const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const config = parseConfig(CONFIG, 'bench.yaml')
 const keyer = createKeyer(config.secret)
