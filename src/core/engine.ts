@@ -18,7 +18,7 @@ import {
   type CompiledPolicy,
   type PolicySettings,
 } from './policy.ts'
-import { KIND, type Principal } from './principal.ts'
+import { KIND, WEAK_DEVICE_PREFIX, type Principal } from './principal.ts'
 import { readSignal, round3, type SignalContext } from './signal.ts'
 import { SIGNALS } from './signals/index.ts'
 import { noContext as noContextSignal } from './signals/no-context.ts'
@@ -112,6 +112,7 @@ const ALLOW: Verdict = Object.freeze({ action: 'allow', decision: undefined })
 const NO_CONTEXT = noContextSignal.index
 const KIND_KEY = KIND.key
 const KIND_NET = KIND.net
+const KIND_DEVICE = KIND.device
 // The verdict of a decision this engine took, kept on the decision itself (non-enumerable, so
 // JSON, journals and deep equality do not see it): judging a request blocked by a live decision
 // looked the verdict up in a WeakMap, 3% of the engine's time in bench/engine.bench.ts.
@@ -134,6 +135,17 @@ interface Resolution {
   /** Whether an owner identity (account, key, session) is among the principals. */
   readonly owners: boolean
   readonly facts: PrincipalFacts
+}
+
+/**
+ * Kind index of a principal the engine keeps a ledger for; -1 for strings of no kind and for a
+ * weak device (`device:ua-…`, a log's user agent): a browser build thousands of people share
+ * says nothing about who asked, so its ledger only ever added up everyone's records into
+ * decisions on the build that no actor, report or judged request could use.
+ */
+function accountedKind(principal: Principal): number {
+  const kind = kindIndex(principal)
+  return kind === KIND_DEVICE && principal.startsWith(WEAK_DEVICE_PREFIX) ? -1 : kind
 }
 
 function isCompiled(p: CompiledPolicy | PolicySettings): p is CompiledPolicy {
@@ -292,7 +304,7 @@ export function createEngine(options: EngineOptions): Engine {
     let points = 0
     let first = -1
     for (let i = 0; i < principals.length; i++) {
-      const kind = kindIndex(principals[i]!)
+      const kind = accountedKind(principals[i]!)
       if (kind < 0) continue
       if (kind === KIND_KEY) return undefined
       const w = classes[kind]!.signalWeights[NO_CONTEXT]!
@@ -306,7 +318,7 @@ export function createEngine(options: EngineOptions): Engine {
     const principal = principals[first]!
     const rank = Math.min(
       actionRank(actionForScore(policy, points)),
-      classes[kindIndex(principal)]!.maxRank,
+      classes[accountedKind(principal)]!.maxRank,
     )
     if (rank < actionRank('mask')) return undefined
     const action = ACTIONS[rank]!
@@ -468,7 +480,7 @@ export function createEngine(options: EngineOptions): Engine {
     const kinds = new Int8Array(n)
     let owners = false
     for (let i = 0; i < n; i++) {
-      const kind = kindIndex(principals[i]!)
+      const kind = accountedKind(principals[i]!)
       kinds[i] = kind
       if (kind >= 2 && kind <= 4) owners = true
     }
@@ -532,7 +544,7 @@ export function createEngine(options: EngineOptions): Engine {
         Ledger.prepare(principals, event.exposures, resolution?.facts)
         for (let i = 0; i < n; i++) {
           const p = principals[i]!
-          const kind = kindIndex(p)
+          const kind = accountedKind(p)
           kinds[i] = kind
           seen[i] = undefined
           if (kind < 0) continue
@@ -575,7 +587,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
     explain(principal, timeMs) {
       const ledger = store.get(principal)
-      const kind = kindIndex(principal)
+      const kind = accountedKind(principal)
       if (ledger === undefined || kind < 0) return undefined
       return {
         score: round3(score(ledger, kind, timeMs)),

@@ -40,13 +40,14 @@ export function principalKind(principal: Principal): PrincipalKind {
 /**
  * A weak device: one a feeder could name by the user agent alone (an access log line carries no
  * other header), written `device:ua-<digest>`. Everyone with the same browser build shares it,
- * so it is accounted and judged like any device but says nothing about who is behind a request:
- * actors are never linked through it (see ActorGraph). Inline feeders fingerprint the device
- * from several headers and never produce this prefix.
+ * so it says nothing about who is behind a request: the engine keeps no ledger for it (it would
+ * only add up everyone's records into decisions on the build) and actors are never linked
+ * through it (see ActorGraph); reports list it with the identities that used it. Inline feeders
+ * fingerprint the device from several headers and never produce this prefix.
  */
 export const WEAK_DEVICE_PREFIX = 'device:ua-'
 
-/** Whether a principal is weak (see {@link WEAK_DEVICE_PREFIX}): never links actors. */
+/** Whether a principal is weak (see {@link WEAK_DEVICE_PREFIX}): no ledger, never links actors. */
 export function isWeakPrincipal(principal: Principal): boolean {
   return principal.startsWith(WEAK_DEVICE_PREFIX)
 }

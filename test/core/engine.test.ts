@@ -277,6 +277,26 @@ describe('engine: judging a pending cold API request', () => {
   })
 })
 
+describe('engine: weak devices', () => {
+  it('keeps no ledger for a weak device and never decides on it; a fingerprinted device is accounted', () => {
+    const store = new MemoryLedgerStore()
+    const engine = createEngine({ policy: policy(), store })
+    const weak = 'device:ua-0a1b2c3d4e5f60'
+    const strong = 'device:0a1b2c3d4e5f60'
+    const decided: string[] = []
+    engine.onDecision((d) => decided.push(d.principal))
+    for (const principals of [SPRINTER.concat(weak), SPRINTER.concat(strong)]) {
+      sprint(200, 0, principals).forEach((e) => engine.observe(e))
+    }
+    assert.equal(store.get(weak), undefined)
+    assert.equal(engine.decisionFor(weak, T0 + 10_000), undefined)
+    assert.equal(engine.explain(weak, T0 + 10_000), undefined)
+    assert.ok(!decided.includes(weak))
+    assert.ok(store.get(strong)!.records > 0)
+    assert.ok(decided.includes(SPRINTER[0]!), 'the address is still decided')
+  })
+})
+
 describe('engine: frozen principal lists', () => {
   // A frozen list's ledgers are kept between events (Event.principals); nothing may change but
   // speed: same decisions, same verdicts, same ledgers, through evictions (a tiny cap), sweeps,
