@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createEngine, type Event, type Principal } from '../src/core/index.ts'
 import { policySchema } from '../src/config/policy-schema.ts'
+import { median } from './support/load.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -187,7 +188,6 @@ const runs: Record<Mode, Run[]> = { frozen: [], plain: [] }
 for (let r = 0; r < ROUNDS; r++) {
   for (const mode of ['frozen', 'plain'] as const) runs[mode].push(run(mode))
 }
-const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const best = (mode: Mode): Run => runs[mode].toSorted((a, b) => b.eps - a.eps)[0]!
 const { stats, blocked, bytes: mixedBytes } = best('frozen')
 const eps = median(runs.frozen.map((r) => r.eps))

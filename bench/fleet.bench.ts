@@ -25,6 +25,8 @@ import { createKeyer } from '../src/keyer/index.ts'
 import { harvestGuard } from '../src/middleware/fastify.ts'
 import { RedisLedgerStore } from '../src/stores/redis-ledger-store.ts'
 import { commandCalls, startRedis } from '../test/fleet/redis-servers.ts'
+import { COMMENTS_CONFIG } from './support/comments-app.ts'
+import { median } from './support/load.ts'
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
@@ -35,18 +37,7 @@ const BALANCE = process.env['BENCH_BALANCE'] === 'spread' ? 'spread' : 'sticky'
 const CONNECTIONS = 10
 const GUARDS = 3
 
-const CONFIG = `
-secret: bench-secret-0123456789abcdef
-policy:
-  shadow: true
-routes:
-  - route: GET /api/items/:itemId/comments
-    resource: api
-    exposes:
-      - each: '$.comments[*]'
-        subject: 'user:{.userId}'
-        fields: { id: '.userId', name: '.nickname', phone: '.phone', comment: '.text' }
-`
+const CONFIG = COMMENTS_CONFIG
 
 let counter = 0
 function body(itemId: string): object {
@@ -154,8 +145,6 @@ async function round(stores: LedgerStore[], admin: Redis | undefined): Promise<R
     commands: after - before - 1,
   }
 }
-
-const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 // The engine alone (no HTTP): what the store itself costs per event. 3 engines in turn, 12
 // records per event, a sync round on every store each SYNC_EVERY events (about one second of

@@ -15,6 +15,8 @@ import { compileCatalogue, createEngine } from '../src/core/index.ts'
 import { createGuard } from '../src/http/index.ts'
 import { createKeyer } from '../src/keyer/index.ts'
 import { createReverseProxy } from '../src/proxy/index.ts'
+import { COMMENTS_CONFIG } from './support/comments-app.ts'
+import { autocannon as runLoad, median, type LoadResult } from './support/load.ts'
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5)
@@ -36,57 +38,15 @@ server.keepAliveTimeout = 30000
 server.listen(0, '127.0.0.1', () => console.log(server.address().port))
 `
 
-const CONFIG = `
-secret: bench-secret-0123456789abcdef
-policy:
-  shadow: true
-routes:
-  - route: GET /api/items/:itemId/comments
-    resource: api
-    exposes:
-      - each: '$.comments[*]'
-        subject: 'user:{.userId}'
-        fields: { id: '.userId', name: '.nickname', phone: '.phone', comment: '.text' }
-`
+const CONFIG = COMMENTS_CONFIG
 
-interface Load {
-  readonly rps: number
-  readonly p50Ms: number
-  readonly non2xx: number
-  readonly total: number
+type Load = LoadResult & {
   /** CPU time of the proxy per request (this process for ours, nginx's worker for nginx). */
   cpuUsPerRequest?: number
 }
 
 function autocannon(url: string): Promise<Load> {
-  return new Promise((resolve, reject) => {
-    const bin = join(import.meta.dirname, '../node_modules/autocannon/autocannon.js')
-    const child = spawn(
-      process.execPath,
-      [bin, '-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), url],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    )
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => (out += c))
-    child.on('exit', () => {
-      try {
-        const r = JSON.parse(out) as {
-          requests: { average: number; total: number }
-          latency: { p50: number }
-          non2xx: number
-          errors: number
-        }
-        resolve({
-          rps: r.requests.average,
-          p50Ms: r.latency.p50,
-          non2xx: r.non2xx + r.errors,
-          total: r.requests.total,
-        })
-      } catch (e) {
-        reject(e)
-      }
-    })
-  })
+  return runLoad(url, CONNECTIONS, DURATION_S)
 }
 
 // CPU time (user + system, µs) of a process from /proc, or undefined where there is none.
@@ -111,8 +71,6 @@ function nginxWorker(master: number | undefined): number | undefined {
     return undefined
   }
 }
-
-const median = (xs: number[]): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 function waitForPort(port: number): Promise<void> {
   return new Promise((resolve) => {
