@@ -1,7 +1,8 @@
 /**
  * The Ledger: what the engine knows about one principal. Distinct records served over sliding
  * windows (one WindowedDistinct for every record, plus one per weight tier other than 1, created
- * only when such a record is first served), and the running state behind each behaviour signal.
+ * only when such a record is first served, and not while every record was of that tier: see
+ * #sole), and the running state behind each behaviour signal.
  *
  * Memory is the design constraint: most principals make a handful of requests and are never
  * seen again, and an engine tracks millions. So every field is a small integer or a double held
@@ -28,6 +29,10 @@ import {
   mixedLo,
   type Windows,
 } from './sketch/index.ts'
+
+// Ledger.#sole before any record, and once the tier sketches are kept apart.
+const SOLE_UNSEEN = -2
+const SOLE_NONE = -1
 
 /** Code of ledger bytes that cannot be decoded (corrupt snapshot or fleet state). */
 export const LEDGER_CORRUPT = 'HG_LEDGER_CORRUPT'
@@ -154,6 +159,11 @@ export class Ledger {
   // Exposure accounting.
   #distinct: WindowedDistinct | undefined = undefined
   #tiers: (WindowedDistinct | undefined)[] | undefined = undefined
+  // SOLE_UNSEEN until a record is counted; then the weight tier (>= 1) of every record counted
+  // so far, whose sketch would hold exactly what #distinct holds and so is not kept (a harvester
+  // on one route: half the sketch adds); SOLE_NONE once two tiers (or tier 0) were seen, and
+  // for a ledger built from bytes or merges: #tiers holds every tier then.
+  #sole = SOLE_UNSEEN
   #window: WindowedCounter | undefined = undefined
   #requests = 0
   #records = 0
@@ -241,9 +251,10 @@ export class Ledger {
           const e = exposures[i]!
           const fields = e.fields
           if (fields === 0) continue
-          d.addPrepared(e.subject, los[i]!, his[i]!, at)
           const tier = tierOfMask[fields & 511]!
-          if (tier !== 0)
+          if (tier !== this.#sole) this.#tierSeen(tier, policy.windows)
+          d.addPrepared(e.subject, los[i]!, his[i]!, at)
+          if (tier !== 0 && this.#sole === SOLE_NONE)
             this.#tierSketch(tier, policy.windows).addPrepared(e.subject, los[i]!, his[i]!, at)
         }
       } else {
@@ -251,9 +262,11 @@ export class Ledger {
           const e = exposures[i]!
           const fields = e.fields
           if (fields === 0) continue
-          d.add(e.subject, t)
           const tier = tierOfMask[fields & 511]!
-          if (tier !== 0) this.#tierSketch(tier, policy.windows).add(e.subject, t)
+          if (tier !== this.#sole) this.#tierSeen(tier, policy.windows)
+          d.add(e.subject, t)
+          if (tier !== 0 && this.#sole === SOLE_NONE)
+            this.#tierSketch(tier, policy.windows).add(e.subject, t)
         }
       }
       this.#records += n
@@ -461,6 +474,32 @@ export class Ledger {
     this.#recheckMin = Math.ceil(timeMs / 60_000)
   }
 
+  /**
+   * A record of weight tier `tier` (not #sole) is about to be counted: the first record makes
+   * its tier the sole one (a tier above 0) or ends sharing (tier 0); a record of another tier
+   * ends sharing, the sole tier's sketch becoming a copy of #distinct as it is before this record.
+   */
+  #tierSeen(tier: number, windows: Windows): void {
+    if (this.#sole === SOLE_UNSEEN && tier !== 0) this.#sole = tier
+    else this.#unshare(windows)
+  }
+
+  /** Keeps every tier sketch apart from here on (see #sole). */
+  #unshare(windows: Windows): void {
+    const sole = this.#sole
+    this.#sole = SOLE_NONE
+    const d = this.#distinct
+    if (sole > 0 && d !== undefined) {
+      // An exact copy (the bytes snapshots restore from): it then takes the same adds.
+      ;(this.#tiers ??= [])[sole] = WindowedDistinct.fromBytes(d.toBytes(), windows)
+    }
+  }
+
+  /** The sketch of weight tier `tier`, shared or kept (undefined: none). */
+  #tier(tier: number): WindowedDistinct | undefined {
+    return tier === this.#sole ? this.#distinct : this.#tiers?.[tier]
+  }
+
   #tierSketch(tier: number, windows: Windows): WindowedDistinct {
     let tiers = this.#tiers
     if (tiers === undefined) {
@@ -516,6 +555,8 @@ export class Ledger {
    */
   weighted(w: number, timeMs: number, policy: CompiledPolicy): number {
     let total = this.distinct(w, timeMs)
+    const sole = this.#sole
+    if (sole > 0) return total * (policy.tierWeights[sole] as number)
     const tiers = this.#tiers
     if (tiers !== undefined) {
       const weights = policy.tierWeights
@@ -529,7 +570,8 @@ export class Ledger {
 
   /** Distinct records of weight tier `tier` (see CompiledPolicy.tierWeights) in window `w`. */
   tierDistinct(tier: number, w: number, timeMs: number): number {
-    const d = this.#tiers?.[tier]
+    if (tier === 0) return 0
+    const d = this.#tier(tier)
     return d === undefined ? 0 : d.estimate(w, timeMs)
   }
 
@@ -713,15 +755,16 @@ export class Ledger {
 
   /** Union of the distinct-record sketches (idempotent). */
   #mergeSketches(other: Ledger, windows: Windows): void {
+    // Before the union: the other's records may be of any tier.
+    this.#unshare(windows)
     if (other.#distinct !== undefined) {
       if (this.#distinct === undefined) this.#distinct = new WindowedDistinct(windows)
       this.#distinct.merge(other.#distinct)
     }
-    if (other.#tiers !== undefined) {
-      for (let i = 1; i < other.#tiers.length; i++) {
-        const d = other.#tiers[i]
-        if (d !== undefined) this.#tierSketch(i, windows).merge(d)
-      }
+    const count = Math.max(other.#tiers?.length ?? 0, other.#sole + 1)
+    for (let i = 1; i < count; i++) {
+      const d = other.#tier(i)
+      if (d !== undefined) this.#tierSketch(i, windows).merge(d)
     }
   }
 
@@ -836,6 +879,11 @@ export class Ledger {
     // the sketches first, so the writer is sized once (see WindowedDistinct.toBytes)
     const distinct = this.#distinct?.toBytes()
     const tiers = (this.#tiers ?? []).map((d) => d?.toBytes())
+    // A shared tier is written as its own sketch: the format knows no sharing.
+    if (this.#sole > 0) {
+      while (tiers.length <= this.#sole) tiers.push(undefined)
+      tiers[this.#sole] = distinct
+    }
     const window = this.#window?.toBytes()
     let size = 256 + (distinct?.length ?? 0) + (window?.length ?? 0)
     for (const t of tiers) size += (t?.length ?? 0) + 4
@@ -916,6 +964,8 @@ export class Ledger {
       v.push(x)
     }
     const l = new Ledger()
+    // Bytes keep every tier apart (see toBytes).
+    l.#sole = SOLE_NONE
     let i = 0
     const next = () => v[i++]!
     l.#requests = next()

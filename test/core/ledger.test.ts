@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { isHarvestGuardError, Ledger } from '../../src/core/index.ts'
+import { WindowedDistinct } from '../../src/core/sketch/index.ts'
 import { event, F, HOUR, MINUTE, policy, rec, T0, type EventInit } from './support.ts'
 
 const p = policy()
@@ -143,6 +144,72 @@ describe('Ledger', () => {
           }
         }
       }),
+    )
+  })
+
+  it('counts each weight tier as a sketch of its own would, sharing or not (fast-check)', () => {
+    // A ledger whose records were all of one tier answers that tier from its all-records
+    // sketch; the answers must be those of sketches fed separately, before and after the first
+    // record of another tier, through bytes, and in merges.
+    const masks = [F.id, F.id | F.phone, F.id | F.email, F.name | F.comment, F.phone | F.email]
+    const tiers = p.tierWeights.length
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            advanceMs: fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.constant(5 * HOUR)),
+            records: fc.array(
+              fc.record({
+                subject: fc.integer({ min: 0, max: 300 }),
+                mask: fc.constantFrom(...masks),
+              }),
+              { maxLength: 6 },
+            ),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        (steps) => {
+          const l = new Ledger()
+          const all = new WindowedDistinct(p.windows)
+          const byTier = Array.from({ length: tiers }, () => new WindowedDistinct(p.windows))
+          let t = T0
+          const check = (ledger: Ledger, what: string) => {
+            for (let w = 0; w < p.windows.specs.length; w++) {
+              let weighted = 0
+              for (let k = 1; k < tiers; k++) {
+                const expected = byTier[k]!.estimate(w, t)
+                assert.equal(
+                  ledger.tierDistinct(k, w, t),
+                  expected,
+                  `${what}: tier ${k} window ${w}`,
+                )
+                weighted += (p.tierWeights[k]! - 1) * expected
+              }
+              assert.equal(ledger.distinct(w, t), all.estimate(w, t), `${what}: window ${w}`)
+              assert.ok(Math.abs(ledger.weighted(w, t, p) - (all.estimate(w, t) + weighted)) < 1e-9)
+            }
+          }
+          for (const s of steps) {
+            t += s.advanceMs
+            l.record(
+              event({ timeMs: t, exposures: s.records.map((r) => rec(r.subject, r.mask)) }),
+              p,
+              0,
+            )
+            for (const r of s.records) {
+              all.add(r.subject, t)
+              const k = p.tierOfMask[r.mask]!
+              if (k !== 0) byTier[k]!.add(r.subject, t)
+            }
+            check(l, 'recorded')
+          }
+          check(Ledger.fromBytes(l.toBytes(), p.windows), 'through bytes')
+          const merged = new Ledger()
+          merged.merge(l, p)
+          check(merged, 'merged')
+        },
+      ),
+      { numRuns: 200 },
     )
   })
 
