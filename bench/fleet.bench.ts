@@ -25,7 +25,7 @@ import { createKeyer } from '../src/keyer/index.ts'
 import { harvestGuard } from '../src/middleware/fastify.ts'
 import { RedisLedgerStore } from '../src/stores/redis-ledger-store.ts'
 import { commandCalls, startRedis } from '../test/fleet/redis-servers.ts'
-import { COMMENTS_CONFIG } from './support/comments-app.ts'
+import { COMMENTS_CONFIG, commentsBody } from './support/comments-app.ts'
 import { median } from './support/load.ts'
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5)
@@ -40,19 +40,8 @@ const GUARDS = 3
 const CONFIG = COMMENTS_CONFIG
 
 let counter = 0
-function body(itemId: string): object {
-  const page = counter++ % 5000
-  return {
-    itemId,
-    page,
-    comments: Array.from({ length: 12 }, (_, i) => ({
-      userId: 100_000 + page * 12 + i,
-      nickname: `买家${page}-${i}`,
-      phone: `139${String(page * 12 + i).padStart(8, '0')}`,
-      text: `Good value, arrived quickly, would buy again (${i})`,
-    })),
-  }
-}
+// 12 records a page (the fleet's figures since its first run were taken with 12).
+const body = (itemId: string): object => commentsBody(itemId, counter++ % 5000, 12)
 
 const config = parseConfig(CONFIG, 'bench.yaml')
 const keyer = createKeyer(config.secret)

@@ -19,15 +19,15 @@ routes:
         fields: { id: '.userId', name: '.nickname', phone: '.phone', comment: '.text' }
 `
 
-/** About 2 KB: 14 comments by 14 people (id, nickname, phone, text). */
-export function commentsBody(itemId: string, page: number): object {
+/** About 2 KB at the default 14: `count` comments by as many people (id, nickname, phone, text). */
+export function commentsBody(itemId: string, page: number, count = 14): object {
   return {
     itemId,
     page,
-    comments: Array.from({ length: 14 }, (_, i) => ({
-      userId: 100_000 + page * 14 + i,
+    comments: Array.from({ length: count }, (_, i) => ({
+      userId: 100_000 + page * count + i,
       nickname: `买家${page}-${i}`,
-      phone: `139${String(page * 14 + i).padStart(8, '0')}`,
+      phone: `139${String(page * count + i).padStart(8, '0')}`,
       text: `Good value, arrived quickly, would buy again (${i})`,
     })),
   }

@@ -241,7 +241,7 @@ export function createEngine(options: EngineOptions): Engine {
   const KINDS = new Int8Array(16)
   const marksDecided = store.marksDecided === true
   // The ledgers of frozen principal lists: a feeder that reuses one list per identity (the log
-  // reader, the lab) freezes it, so its contents cannot change and the ledgers found for it stay
+  // reader) freezes it, so its contents cannot change and the ledgers found for it stay
   // right while the store's generation does (no ledger left the store). Looking each principal
   // up in the store's Map was ~18% of the engine's time in bench/engine.bench.ts, mostly cache
   // misses on the Map and the principal strings. Only stores with a generation qualify.

@@ -252,7 +252,7 @@ export class Ledger {
           const fields = e.fields
           if (fields === 0) continue
           const tier = tierOfMask[fields & 511]!
-          if (tier !== this.#sole) this.#tierSeen(tier, policy.windows)
+          if (this.#sole !== SOLE_NONE && tier !== this.#sole) this.#tierSeen(tier, policy.windows)
           d.addPrepared(e.subject, los[i]!, his[i]!, at)
           if (tier !== 0 && this.#sole === SOLE_NONE)
             this.#tierSketch(tier, policy.windows).addPrepared(e.subject, los[i]!, his[i]!, at)
@@ -263,7 +263,7 @@ export class Ledger {
           const fields = e.fields
           if (fields === 0) continue
           const tier = tierOfMask[fields & 511]!
-          if (tier !== this.#sole) this.#tierSeen(tier, policy.windows)
+          if (this.#sole !== SOLE_NONE && tier !== this.#sole) this.#tierSeen(tier, policy.windows)
           d.add(e.subject, t)
           if (tier !== 0 && this.#sole === SOLE_NONE)
             this.#tierSketch(tier, policy.windows).add(e.subject, t)
