@@ -231,7 +231,7 @@ export class Ledger {
         w.add(this.lastMs, requests - 1)
         this.#window = w
       }
-      w.add(t)
+      w.addAt(slotsAt(policy.windows, t))
     }
 
     const exposures = event.exposures

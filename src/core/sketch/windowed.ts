@@ -904,6 +904,38 @@ export class WindowedCounter {
     }
   }
 
+  /**
+   * `add(slots.timeMs)` with the event's buckets and ring slots already worked out (one
+   * {@link WindowSlots} per event, shared with the distinct sketches): a dense counter's add
+   * divided its time once per window and took a floating-point remainder for each ring slot.
+   */
+  addAt(slots: WindowSlots): void {
+    const windows = this.#windows
+    const dense = this.#dense
+    if (dense === undefined || slots.windows !== windows) {
+      this.add(slots.timeMs)
+      return
+    }
+    const u = slots.unit
+    const prev = this.#newest
+    if (u > prev) this.#newest = u
+    else if (u < prev && u < windows.oldestLiveUnit(prev)) return
+    const offsets = windows.counterOffsets
+    const specs = windows.specs
+    const buckets = slots.buckets
+    const at = slots.slots
+    for (let w = 0; w < offsets.length; w++) {
+      const off = offsets[w] as number
+      const b = buckets[w] as number
+      const head = dense[off] as number
+      if (b > head) advance(dense, off, (specs[w] as WindowSpec).buckets, b)
+      else if (b <= head - (specs[w] as WindowSpec).buckets) continue
+      const s = off + 2 + (at[w] as number)
+      dense[s] = (dense[s] as number) + 1
+      dense[off + 1] = (dense[off + 1] as number) + 1
+    }
+  }
+
   /** Moves the single in-field pair (at unit `unit`) into a list and returns the list. */
   #spill(unit: number): number[] {
     const list = doubles(2)

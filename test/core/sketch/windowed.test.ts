@@ -192,6 +192,27 @@ describe('WindowedDistinct and WindowedCounter', () => {
     )
   })
 
+  // The ledger counts its requests with the slots the request's records were placed with.
+  it('WindowedCounter.addAt (time slotted once) leaves what add leaves', () => {
+    fc.assert(
+      fc.property(stream, fc.constantFrom(1, 2, 4), (events, counterPairs) => {
+        const windows = new Windows(SMALL, { counterPairs })
+        const plain = new WindowedCounter(windows)
+        const slotted = new WindowedCounter(windows)
+        const slots = new WindowSlots(windows)
+        const foreign = new WindowSlots(new Windows(SMALL, { counterPairs }))
+        events.forEach((e, i) => {
+          plain.add(e.timeMs)
+          slotted.addAt((i % 7 === 6 ? foreign : slots).at(e.timeMs))
+          if (e.n === 5) assert.equal(slotted.total(1, e.timeMs), plain.total(1, e.timeMs))
+        })
+        assert.equal(slotted.isSparse, plain.isSparse)
+        assert.deepEqual(slotted.toBytes(), plain.toBytes())
+      }),
+      { numRuns: 200 },
+    )
+  })
+
   // A dense ring's running union must hold what a union rebuilt from its live buckets holds.
   it('estimate as a union rebuilt from the buckets does, past the exact range', () => {
     fc.assert(
