@@ -157,16 +157,70 @@ describe('engine', () => {
       netDecisions.map((d) => d.action),
       ['mask'],
     )
-    // Still flagged once the mask has stood its 10 minutes: renewed, at mask, once.
-    const later = T0 + 11 * MINUTE
+    // Still flagged after 11 minutes: the mask (1 h) has half its life left, nothing new.
     sprint(40, 400, ['ip:198.51.100.9', net]).forEach((e, i) =>
-      engine.observe({ ...e, timeMs: later + i * 20 }),
+      engine.observe({ ...e, timeMs: T0 + 11 * MINUTE + i * 20 }),
+    )
+    assert.equal(netDecisions.length, 1)
+    // Past half its life and still flagged: renewed, at mask, once.
+    sprint(40, 440, ['ip:198.51.100.10', net]).forEach((e, i) =>
+      engine.observe({ ...e, timeMs: T0 + 31 * MINUTE + i * 20 }),
     )
     assert.deepEqual(
       netDecisions.map((d) => d.action),
       ['mask', 'mask'],
     )
     assert.ok(netDecisions[1]!.expiresAtMs > netDecisions[0]!.expiresAtMs)
+  })
+
+  it('renews a standing block at half its life, and meanwhile reaches identities linked to it', () => {
+    const engine = createEngine({ policy: policy() })
+    const ip = 'ip:192.0.2.10'
+    const account = 'account:insider'
+    const other = 'ip:192.0.2.99'
+    const decisions: Decision[] = []
+    engine.onDecision((d) => {
+      if (d.principal === ip) decisions.push(d)
+    })
+    // The insider walks profiles around the clock from one address, one every 20 s, for 30 h;
+    // at 2 h its account is used once from another address.
+    const step = 20 * 1000
+    for (let t = T0; t < T0 + 30 * HOUR; t += step) {
+      const i = (t - T0) / step
+      engine.observe(
+        event({
+          timeMs: t,
+          principals: [ip, account],
+          exposures: [rec(i)],
+          ordinal: 200_000 + i,
+          anomalies: ANOMALY.automationAgent,
+        }),
+      )
+      if (t === T0 + 2 * HOUR) engine.observe(event({ timeMs: t, principals: [other, account] }))
+      // Within the 10 minutes renewals took before, the other address is refused through the
+      // actor, though nothing was decided anew.
+      if (t === T0 + 2 * HOUR + 15 * MINUTE) {
+        assert.equal(engine.judge([other], t).action, 'block')
+        assert.equal(engine.decisionFor(other, t)?.principal, ip)
+      }
+    }
+    const blocks = decisions.filter((d) => d.action === 'block')
+    const at = blocks.map((d) => ((d.timeMs - T0) / HOUR).toFixed(2)).join(', ')
+    // Block lives 24 h: taken, taken again when the actor grew (news: the decision now lists
+    // the other address), then renewed past half its life, 12 h later and 24 h later; not at
+    // every re-flag 10 minutes apart (that was 179 block decisions in these 30 hours).
+    assert.equal(blocks.length, 4, at)
+    assert.ok(!blocks[0]!.linked.some((l) => l.principal === other), at)
+    assert.ok(
+      blocks[1]!.linked.some((l) => l.principal === other),
+      at,
+    )
+    assert.ok(blocks[1]!.timeMs - T0 <= 2 * HOUR + 20 * MINUTE, at)
+    for (let k = 2; k < blocks.length; k++) {
+      const gap = blocks[k]!.timeMs - blocks[k - 1]!.timeMs
+      assert.ok(gap >= 12 * HOUR && gap < 12 * HOUR + 20 * MINUTE, `renewed after ${gap / HOUR} h`)
+    }
+    assert.ok(engine.decisionFor(ip, T0 + 30 * HOUR)!.expiresAtMs > T0 + 36 * HOUR)
   })
 
   it('evicts the least recently active principal at the cap, counted', () => {
