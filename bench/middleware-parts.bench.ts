@@ -6,6 +6,8 @@
 //   plain      no guard
 //   spin-5us   an onRequest hook that busy-waits 5 µs: what 5 µs of work on the request path
 //              costs this server, to read the others against
+//   hooks      the plugin's three hooks (onRequest, preSerialization, onSend), empty: what
+//              Fastify charges for hooking in at all
 //   begin      the request side only: principals, route match, judging (no response hooks)
 //   no-engine  the whole plugin with an engine that accounts nothing (body rule, keyed digests,
 //              hooks, deferred finish; no ledgers)
@@ -100,6 +102,14 @@ const variants: [string, { app: FastifyInstance; url: string; served: () => numb
         spin(5)
         next()
       })
+    }),
+  ],
+  [
+    'hooks',
+    await commentsApp((f) => {
+      f.addHook('onRequest', (_q, _r, next) => next())
+      f.addHook('preSerialization', (_q, _r, payload, next) => next(null, payload))
+      f.addHook('onSend', (_q, _r, payload, next) => next(null, payload))
     }),
   ],
   [
