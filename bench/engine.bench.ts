@@ -11,131 +11,18 @@
 // would, so they count) and for the principals of the mixed run.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { createEngine, type Event, type Principal } from '../src/core/index.ts'
+import { createEngine, type Principal } from '../src/core/index.ts'
 import { policySchema } from '../src/config/policy-schema.ts'
+import { buildEngineMix, ipOf, START } from './support/engine-mix.ts'
 import { median } from './support/load.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
 
-const argEvents = process.argv.indexOf('--events')
-const EVENTS = argEvents > 0 ? Number(process.argv[argEvents + 1]) : 2_000_000
-const VISITORS = 40_000
-const HARVESTERS = VISITORS / 100
-const START = Date.UTC(2026, 0, 5)
-
-// Deterministic PRNG (mulberry32) so runs compare.
-let seed = 0x5eed
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
 const policy = policySchema.parse({})
 
-const NO_EXPOSURES: readonly { subject: number; fields: number }[] = Object.freeze([])
-
-interface Visitor {
-  /** Frozen: one list per identity, reused, as the log reader builds them. */
-  principals: readonly Principal[]
-  /** The same principals in a plain array, as a feeder that builds a list per request has. */
-  plain: readonly Principal[]
-  client: Event['client']
-  clientBare: Event['client']
-  kind: 'shopper' | 'partner' | 'sprinter' | 'swarm'
-  ua: number
-  next: number
-}
-
-function ipOf(i: number): string {
-  return `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`
-}
-
-function buildVisitors(): Visitor[] {
-  const out: Visitor[] = []
-  for (let i = 0; i < VISITORS; i++) {
-    const harvester = i % 100 === 7
-    const ip = ipOf(i * 7 + 11)
-    const net = `net:${ip.slice(0, ip.lastIndexOf('.'))}.0/24`
-    const device = `device:${(harvester ? 900 : Math.floor(rand() * 300)).toString(16).padStart(14, '0')}`
-    const principals = [`ip:${ip}`, net, `session:${(i * 2654435761) >>> 0}`, device]
-    if (!harvester && rand() < 0.3) principals.push(`account:${(i * 40503) >>> 0}`)
-    const kind = harvester ? (['partner', 'sprinter', 'swarm'] as const)[i % 3]! : 'shopper'
-    if (kind === 'partner') principals.push(`key:partner${i % 5}`)
-    const ua = harvester ? 2 : 0
-    out.push({
-      principals: Object.freeze(principals.slice()),
-      plain: principals,
-      client: { ip: '', userAgent: '', referer: true, anomalies: ua },
-      clientBare: { ip: '', userAgent: '', referer: false, anomalies: ua },
-      kind,
-      ua,
-      next: Math.floor(rand() * 1e6),
-    })
-  }
-  return out
-}
-
-// Visitor of each event, to switch its principal list between the frozen and the plain one.
-const visitorOf: Visitor[] = []
-
-function buildEvents(visitors: Visitor[]): Event[] {
-  const events: Event[] = []
-  let t = START
-  while (events.length < EVENTS) {
-    // Harvesters make ~10% of requests, shoppers the rest (a few heavy ones much more).
-    const h = rand() < 0.1
-    const v = h
-      ? visitors[Math.floor(rand() * HARVESTERS) * 100 + 7]!
-      : visitors[Math.floor(rand() * rand() * VISITORS)]!
-    t += 1
-    // Shared per visitor: a feeder allocates these per request and drops them; holding two
-    // million distinct copies here would only make the collector scan the bench's own input.
-    const client = h ? v.clientBare : v.client
-    visitorOf.push(v)
-    if (v.kind === 'shopper') {
-      const page = rand() < 0.3
-      const subject = Math.floor(rand() * 5_000_000)
-      events.push({
-        timeMs: t,
-        method: 'GET',
-        route: page ? 'GET /items/:itemId' : 'GET /assets/*',
-        path: '/',
-        status: 200,
-        bytes: 1000,
-        resource: page ? 'page' : 'asset',
-        principals: v.principals,
-        exposures: !page
-          ? NO_EXPOSURES
-          : Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, k) => ({
-              subject: subject + k,
-              fields: 0b10000101,
-            })),
-        client,
-        ordinal: -1,
-      })
-    } else {
-      const id = v.kind === 'sprinter' ? v.next++ : Math.floor(rand() * 50_000_000)
-      events.push({
-        timeMs: t,
-        method: 'GET',
-        route: 'GET /api/users/:userId',
-        path: '/',
-        status: rand() < 0.05 ? 404 : 200,
-        bytes: 300,
-        resource: v.kind === 'swarm' ? 'page' : 'api',
-        principals: v.principals,
-        exposures: [{ subject: id * 31 + 7, fields: v.kind === 'partner' ? 0b11 : 0b101 }],
-        client,
-        ordinal: id,
-      })
-    }
-  }
-  return events
-}
+const argEvents = process.argv.indexOf('--events')
+const EVENTS = argEvents > 0 ? Number(process.argv[argEvents + 1]) : 2_000_000
 
 function heapUsed(): number {
   gc()
@@ -149,8 +36,7 @@ function heapUsed(): number {
 // per identity (the engine keeps their ledgers, see Event.principals; the log reader's lists),
 // and plain arrays (every principal looked up per event; the middleware's per-request lists).
 type Mode = 'frozen' | 'plain'
-const visitors = buildVisitors()
-const events = buildEvents(visitors)
+const { events, visitorOf } = buildEngineMix(EVENTS)
 function useLists(mode: Mode): void {
   for (let i = 0; i < events.length; i++) {
     const v = visitorOf[i]!
