@@ -2,7 +2,8 @@
  * Keyer PRFs on the inputs the guard digests: short subjects (`user:48213977`), numbered
  * body-less records (`comments:42:3#17`), API keys and device fingerprints (~200 bytes).
  * Baseline: HMAC-SHA-256 through node:crypto createHmac (HmacKeyer, the obvious implementation);
- * ours: SipHash-2-4 written in JS on 32-bit halves (SipHashKeyer).
+ * ours: SipHash-2-4 written in JS on 32-bit halves (SipHashKeyer with `wasm: false`), and the
+ * same in WebAssembly (SipHashKeyer, the default where the runtime has WebAssembly).
  * Run: npx node bench/keyer.bench.ts
  */
 import type { Keyer } from '../src/core/ports.ts'
@@ -33,7 +34,8 @@ const inputs: Record<string, [string, string][]> = {
 
 const keyers: [string, Keyer][] = [
   ['HMAC-SHA-256, node:crypto (HmacKeyer, baseline)', new HmacKeyer(SECRET)],
-  ['SipHash-2-4 in JS (SipHashKeyer)', new SipHashKeyer(SECRET)],
+  ['SipHash-2-4 in JS (SipHashKeyer, wasm: false)', new SipHashKeyer(SECRET, { wasm: false })],
+  ['SipHash-2-4 in WebAssembly (SipHashKeyer)', new SipHashKeyer(SECRET)],
 ]
 
 let sink = 0

@@ -5,9 +5,11 @@ export {
   KEYER_INVALID,
   MIN_KEYER_SECRET_LENGTH,
   SipHashKeyer,
+  type SipHashKeyerOptions,
   createKeyer,
   type KeyerAlgorithm,
   type KeyerOptions,
   type KeyerSecret,
 } from './keyer.ts'
 export { sipHash24, sipKey, type SipKey } from './siphash.ts'
+export { WASM_MESSAGE_BYTES, wasmSipHash, type WasmSipHash } from './siphash-wasm.ts'

@@ -15,6 +15,7 @@
 import { createHmac } from 'node:crypto'
 import { HarvestGuardError, type Digest, type Keyer } from '../core/index.ts'
 import { sipHash24, sipKey, type SipKey } from './siphash.ts'
+import { WASM_MESSAGE_BYTES, wasmSipHash, type WasmSipHash } from './siphash-wasm.ts'
 
 /** Keyed PRFs a {@link Keyer} can use. */
 export const KEYER_ALGORITHMS = ['siphash-2-4', 'hmac-sha256'] as const
@@ -58,50 +59,77 @@ function badNamespace(namespace: string): HarvestGuardError {
   )
 }
 
+/** Options of {@link SipHashKeyer}. */
+export interface SipHashKeyerOptions {
+  /**
+   * Use the WebAssembly implementation where the runtime has WebAssembly (same digests, about 3x
+   * faster on short inputs). @default true
+   */
+  readonly wasm?: boolean
+}
+
+const encoder = new TextEncoder()
+
+/** ASCII text into `buf` at `at` by char codes; -1 at the first non-ASCII character. */
+function writeAscii(text: string, buf: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c > 0x7f) return -1
+    buf[at + i] = c
+  }
+  return at + text.length
+}
+
+/** UTF-8 of `text` into `buf` at `at` (which has room for 3 bytes a UTF-16 unit); the end. */
+function writeUtf8(text: string, buf: Uint8Array, at: number): number {
+  // Short ASCII (nearly every subject) by hand: the encoder's call costs more than the copy.
+  if (text.length <= 32) {
+    const end = writeAscii(text, buf, at)
+    if (end >= 0) return end
+  }
+  return at + encoder.encodeInto(text, buf.subarray(at)).written
+}
+
+/** `namespace NUL value` in UTF-8 into `buf` (room for 3 bytes a UTF-16 unit, plus 1); its length. */
+function writeMessage(buf: Uint8Array, namespace: string, value: string): number {
+  const n = writeUtf8(namespace, buf, 0)
+  buf[n] = 0
+  return writeUtf8(value, buf, n + 1)
+}
+
 /**
  * Keyer on SipHash-2-4 over `namespace NUL value` (UTF-8). The NUL separator, which a namespace
- * may not contain, keeps `("a", "b:c")` and `("a:b", "c")` apart.
+ * may not contain, keeps `("a", "b:c")` and `("a:b", "c")` apart. Computed in WebAssembly where
+ * the runtime has it (siphash-wasm.ts), else in JavaScript (siphash.ts): the same digests.
  */
 export class SipHashKeyer implements Keyer {
   readonly algorithm = 'siphash-2-4'
   readonly #key: SipKey
+  readonly #wasm: WasmSipHash | undefined
   #buffer = new Uint8Array(256)
   readonly #out = new Uint32Array(2)
-  readonly #encoder = new TextEncoder()
 
-  constructor(secret: KeyerSecret) {
+  constructor(secret: KeyerSecret, options: SipHashKeyerOptions = {}) {
     this.#key = sipKey(deriveKey(secret).subarray(0, 16))
+    this.#wasm = options.wasm === false ? undefined : wasmSipHash(this.#key)
+  }
+
+  /** Whether digests are computed in WebAssembly. */
+  get usesWasm(): boolean {
+    return this.#wasm !== undefined
   }
 
   digest(namespace: string, value: string): Digest {
     if (namespace.length === 0 || namespace.includes('\0')) throw badNamespace(namespace)
-    const length = this.#encode(namespace, value)
-    sipHash24(this.#key, this.#buffer, length, this.#out)
-    // Top 53 of the 64 bits: the whole high word, then 21 bits of the low word.
-    return this.#out[0]! * 0x20_0000 + (this.#out[1]! >>> 11)
-  }
-
-  /** UTF-8 into the reusable buffer; ASCII (nearly every subject) without the encoder. */
-  #encode(namespace: string, value: string): number {
     const need = (namespace.length + value.length) * 3 + 1
+    const wasm = this.#wasm
+    if (wasm !== undefined && need <= WASM_MESSAGE_BYTES)
+      return wasm.digest(writeMessage(wasm.memory, namespace, value))
     if (need > this.#buffer.length)
       this.#buffer = new Uint8Array(Math.max(need, this.#buffer.length * 2))
-    const buf = this.#buffer
-    let n = this.#ascii(namespace, buf, 0)
-    if (n < 0) n = this.#encoder.encodeInto(namespace, buf).written
-    buf[n++] = 0
-    const m = this.#ascii(value, buf, n)
-    if (m >= 0) return m
-    return n + this.#encoder.encodeInto(value, buf.subarray(n)).written
-  }
-
-  #ascii(text: string, buf: Uint8Array, at: number): number {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i)
-      if (c > 0x7f) return -1
-      buf[at + i] = c
-    }
-    return at + text.length
+    sipHash24(this.#key, this.#buffer, writeMessage(this.#buffer, namespace, value), this.#out)
+    // Top 53 of the 64 bits: the whole high word, then 21 bits of the low word.
+    return this.#out[0]! * 0x20_0000 + (this.#out[1]! >>> 11)
   }
 }
 
