@@ -2,7 +2,8 @@
 // 2 KB JSON body with 14 personal records) behind (1) a plain undici reverse proxy (our proxy
 // with no guard: same library, same code path), (2) `harvestguard proxy` (guard with real engine,
 // keyer and catalogue; policy in shadow mode so the one load client is never blocked), and
-// (3) nginx proxy_pass with upstream keepalive, when nginx is installed. Load from a second
+// (3) nginx proxy_pass with upstream keepalive, when nginx is installed; BENCH_BASELINE=DIR adds
+// the guarded proxy built from another checkout's src/ to the same rounds. Load from a second
 // process (autocannon); alternating rounds, medians reported. Usage: npx node bench/proxy.bench.ts
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -109,6 +110,36 @@ const guarded = createReverseProxy({ upstream: upstreamUrl, guard })
 const plainUrl = (await plain.listen('127.0.0.1', 0)) + PATH
 const guardedUrl = (await guarded.listen('127.0.0.1', 0)) + PATH
 
+// The same guarded proxy built from another checkout's sources (BENCH_BASELINE=DIR), in the
+// same rounds: before/after in one run.
+const BASELINE = process.env['BENCH_BASELINE']
+async function baselineProxy(dir: string): Promise<ReturnType<typeof createReverseProxy>> {
+  const at = (path: string): Promise<Record<string, never>> => import(join(dir, 'src', path))
+  const [c, k, h, p] = await Promise.all([
+    at('core/index.ts'),
+    at('keyer/index.ts'),
+    at('http/index.ts'),
+    at('proxy/index.ts'),
+  ])
+  const core = c as unknown as {
+    createEngine: typeof createEngine
+    compileCatalogue: typeof compileCatalogue
+  }
+  const g = (h as unknown as { createGuard: typeof createGuard }).createGuard({
+    engine: core.createEngine({
+      policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
+    }),
+    keyer: (k as unknown as { createKeyer: typeof createKeyer }).createKeyer(config.secret),
+    catalogue: core.compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0]),
+  })
+  const make = (p as unknown as { createReverseProxy: typeof createReverseProxy })
+    .createReverseProxy
+  return make({ upstream: upstreamUrl, guard: g })
+}
+const baseline = BASELINE === undefined ? undefined : await baselineProxy(BASELINE)
+const baselineUrl =
+  baseline === undefined ? undefined : (await baseline.listen('127.0.0.1', 0)) + PATH
+
 let nginx: ChildProcess | undefined
 let nginxUrl: string | undefined
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p))
@@ -140,6 +171,9 @@ http {
 const targets: [string, string][] = [
   ['plain undici proxy', plainUrl],
   ['harvestguard proxy', guardedUrl],
+  ...(baselineUrl === undefined
+    ? []
+    : [[`harvestguard proxy (baseline: ${BASELINE})`, baselineUrl] as [string, string]]),
   ...(nginxUrl === undefined
     ? []
     : [['nginx proxy_pass (1 worker)', nginxUrl] as [string, string]]),
@@ -168,6 +202,7 @@ const loadAfter = loadavg()
 
 await plain.close()
 await guarded.close()
+await baseline?.close()
 nginx?.kill('SIGQUIT')
 upstream.kill()
 rmSync(dir, { recursive: true, force: true })
