@@ -14,6 +14,7 @@ import { compileCatalogue, createEngine } from '../src/core/index.ts'
 import { createGuard, type Guard } from '../src/http/index.ts'
 import { createKeyer } from '../src/keyer/index.ts'
 import { harvestGuard } from '../src/middleware/fastify.ts'
+import { baselineGuard, baselineModule } from './support/baseline.ts'
 import { COMMENTS_CONFIG, commentsApp, commentsBody as body } from './support/comments-app.ts'
 import { autocannon as load, median, type LoadResult } from './support/load.ts'
 
@@ -116,25 +117,11 @@ const guard = createGuard({
 // The same guard built from another checkout's sources (BENCH_BASELINE), for a same-run baseline.
 const BASELINE = process.env['BENCH_BASELINE']
 async function baselineApp(dir: string): Promise<FastifyInstance> {
-  const at = (path: string): Promise<Record<string, never>> => import(join(dir, 'src', path))
-  const [c, k, h, m] = await Promise.all([
-    at('core/index.ts'),
-    at('keyer/index.ts'),
-    at('http/index.ts'),
-    at('middleware/fastify.ts'),
-  ])
-  const core = c as unknown as {
-    createEngine: typeof createEngine
-    compileCatalogue: typeof compileCatalogue
-  }
-  const g = (h as unknown as { createGuard: typeof createGuard }).createGuard({
-    engine: core.createEngine({
-      policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
-    }),
-    keyer: (k as unknown as { createKeyer: typeof createKeyer }).createKeyer(config.secret),
-    catalogue: core.compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0]),
-  })
-  return app(g, (m as unknown as { harvestGuard: typeof harvestGuard }).harvestGuard)
+  const m = await baselineModule<{ harvestGuard: typeof harvestGuard }>(
+    dir,
+    'middleware/fastify.ts',
+  )
+  return app(await baselineGuard(dir, config), m.harvestGuard)
 }
 
 // Server-side cost of the guard alone: time begin() and finish() on the same traffic shape.

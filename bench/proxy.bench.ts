@@ -16,6 +16,7 @@ import { compileCatalogue, createEngine } from '../src/core/index.ts'
 import { createGuard } from '../src/http/index.ts'
 import { createKeyer } from '../src/keyer/index.ts'
 import { createReverseProxy } from '../src/proxy/index.ts'
+import { baselineGuard, baselineModule } from './support/baseline.ts'
 import { COMMENTS_CONFIG } from './support/comments-app.ts'
 import { autocannon as runLoad, median, type LoadResult } from './support/load.ts'
 
@@ -114,27 +115,14 @@ const guardedUrl = (await guarded.listen('127.0.0.1', 0)) + PATH
 // same rounds: before/after in one run.
 const BASELINE = process.env['BENCH_BASELINE']
 async function baselineProxy(dir: string): Promise<ReturnType<typeof createReverseProxy>> {
-  const at = (path: string): Promise<Record<string, never>> => import(join(dir, 'src', path))
-  const [c, k, h, p] = await Promise.all([
-    at('core/index.ts'),
-    at('keyer/index.ts'),
-    at('http/index.ts'),
-    at('proxy/index.ts'),
-  ])
-  const core = c as unknown as {
-    createEngine: typeof createEngine
-    compileCatalogue: typeof compileCatalogue
-  }
-  const g = (h as unknown as { createGuard: typeof createGuard }).createGuard({
-    engine: core.createEngine({
-      policy: config.policy as Parameters<typeof createEngine>[0]['policy'],
-    }),
-    keyer: (k as unknown as { createKeyer: typeof createKeyer }).createKeyer(config.secret),
-    catalogue: core.compileCatalogue(config.routes as Parameters<typeof compileCatalogue>[0]),
+  const proxy = await baselineModule<{ createReverseProxy: typeof createReverseProxy }>(
+    dir,
+    'proxy/index.ts',
+  )
+  return proxy.createReverseProxy({
+    upstream: upstreamUrl,
+    guard: await baselineGuard(dir, config),
   })
-  const make = (p as unknown as { createReverseProxy: typeof createReverseProxy })
-    .createReverseProxy
-  return make({ upstream: upstreamUrl, guard: g })
 }
 const baseline = BASELINE === undefined ? undefined : await baselineProxy(BASELINE)
 const baselineUrl =
