@@ -54,7 +54,17 @@ export interface Exposure {
   readonly fields: FieldMask
 }
 
+const ZEROS = '0000000'
+const HALF = 0x1000_0000 // 2^28: a digest (< 2^53) is two halves of 7 hex digits
+
 /** Formats a digest as 14 lowercase hex digits, the form used in journals and reports. */
 export function digestHex(digest: Digest): string {
-  return digest.toString(16).padStart(14, '0')
+  // In two 28-bit halves: V8 formats a small integer in hex on a fast path, and a 53-bit one
+  // with its general radix conversion, ~0.3 µs, a tenth of the inline guard's request side.
+  if (!(digest >= 0 && digest < 2 ** 53) || !Number.isInteger(digest))
+    return digest.toString(16).padStart(14, '0')
+  const hi = Math.floor(digest / HALF)
+  const h = hi.toString(16)
+  const l = (digest - hi * HALF).toString(16)
+  return ZEROS.slice(h.length) + h + ZEROS.slice(l.length) + l
 }

@@ -7,21 +7,41 @@ import { ANOMALY } from '../core/index.ts'
 import { isbot } from 'isbot'
 import type { HeaderMap } from './request.ts'
 
+/** What the anomaly checks read off a user agent string. */
+export interface UserAgentFacts {
+  /** A known automation or library agent (isbot). */
+  readonly automation: boolean
+  /** Claims Chrome or Chromium (which send client hints). */
+  readonly chromium: boolean
+  /** The platform it claims, in sec-ch-ua-platform spelling; '' when unclear. */
+  readonly platform: string
+}
+
 /**
- * Whether a user agent is a known automation or library agent, memoised per distinct string
- * in a bounded map: the isbot pattern is a long alternation and real traffic repeats a few
- * hundred agents, while a rotating harvester must not grow memory without bound.
+ * The facts of a user agent, memoised per distinct string in a bounded map: the isbot pattern is
+ * a long alternation and the platform a string scan, real traffic repeats a few hundred agents,
+ * and a rotating harvester must not grow memory without bound.
  */
-export function createAutomationTest(capacity = 4096): (userAgent: string) => boolean {
-  const cache = new Map<string, boolean>()
+export function createUserAgentFacts(capacity = 4096): (userAgent: string) => UserAgentFacts {
+  const cache = new Map<string, UserAgentFacts>()
   return (userAgent) => {
     const hit = cache.get(userAgent)
     if (hit !== undefined) return hit
-    const result = isbot(userAgent)
+    const facts: UserAgentFacts = {
+      automation: isbot(userAgent),
+      chromium: userAgent.includes('Chrome/') || userAgent.includes('Chromium/'),
+      platform: uaPlatform(userAgent),
+    }
     if (cache.size >= capacity) cache.delete(cache.keys().next().value as string)
-    cache.set(userAgent, result)
-    return result
+    cache.set(userAgent, facts)
+    return facts
   }
+}
+
+/** Whether a user agent is a known automation or library agent (memoised, see above). */
+export function createAutomationTest(capacity = 4096): (userAgent: string) => boolean {
+  const facts = createUserAgentFacts(capacity)
+  return (userAgent) => facts(userAgent).automation
 }
 
 function one(headers: HeaderMap, name: string): string | undefined {
@@ -43,28 +63,36 @@ function uaPlatform(ua: string): string {
 /**
  * Computes the anomaly bits of one request. `secure` says whether the page was reached over
  * a secure context, where Chromium always sends client hints; over plain HTTP their absence
- * means nothing.
+ * means nothing. `agent` is an automation test or, cheaper per request, a user-agent facts memo.
  */
 export function computeAnomalies(
   method: string,
   headers: HeaderMap,
-  isAutomation: (userAgent: string) => boolean,
+  agent: (userAgent: string) => boolean | UserAgentFacts,
   secure: boolean,
 ): number {
   let bits = 0
   const ua = one(headers, 'user-agent')
   if (ua === undefined || ua === '') bits |= ANOMALY.noUserAgent
-  else if (isAutomation(ua)) bits |= ANOMALY.automationAgent
   if (headers['accept-language'] === undefined) bits |= ANOMALY.noAcceptLanguage
-  const hints = one(headers, 'sec-ch-ua')
   if (ua !== undefined && ua !== '') {
-    const chromium = ua.includes('Chrome/') || ua.includes('Chromium/')
+    const known = agent(ua)
+    const facts =
+      typeof known === 'boolean'
+        ? {
+            automation: known,
+            chromium: ua.includes('Chrome/') || ua.includes('Chromium/'),
+            platform: uaPlatform(ua),
+          }
+        : known
+    if (facts.automation) bits |= ANOMALY.automationAgent
+    const hints = one(headers, 'sec-ch-ua')
     if (hints !== undefined) {
-      const platform = one(headers, 'sec-ch-ua-platform')?.replace(/"/g, '')
-      const claimed = uaPlatform(ua)
-      if (!chromium || (platform !== undefined && claimed !== '' && platform !== claimed))
+      const platform = one(headers, 'sec-ch-ua-platform')?.replaceAll('"', '')
+      const claimed = facts.platform
+      if (!facts.chromium || (platform !== undefined && claimed !== '' && platform !== claimed))
         bits |= ANOMALY.clientHintMismatch
-    } else if (chromium && secure) bits |= ANOMALY.clientHintMismatch
+    } else if (facts.chromium && secure) bits |= ANOMALY.clientHintMismatch
   }
   if (
     headers['proxy-connection'] !== undefined ||

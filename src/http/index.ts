@@ -2,7 +2,12 @@
  * Shared HTTP feeding and enforcement: principals from requests, exposures from responses,
  * masking, challenges and answers. The adapters in src/middleware and src/proxy build on this.
  */
-export { computeAnomalies, createAutomationTest } from './anomalies.ts'
+export {
+  computeAnomalies,
+  createAutomationTest,
+  createUserAgentFacts,
+  type UserAgentFacts,
+} from './anomalies.ts'
 export {
   BoundedBuffer,
   CODINGS,

@@ -5,7 +5,7 @@
  * file as keyed digests.
  */
 import { type Client, digestHex, type Keyer, type Principal } from '../core/index.ts'
-import { computeAnomalies, createAutomationTest } from './anomalies.ts'
+import { computeAnomalies, createUserAgentFacts } from './anomalies.ts'
 import { type ClientAddress, type ForwardedHeader, resolveClientAddress } from './client-address.ts'
 import {
   type CidrMatcher,
@@ -61,7 +61,7 @@ export interface PrincipalOptions {
   readonly sessionCookies?: readonly string[]
   /** Header a TLS-terminating front proxy fills with a JA4 (or JA3) fingerprint. */
   readonly tlsFingerprintHeader?: string
-  /** Distinct user agents whose automation test is memoised. @default 4096 */
+  /** Distinct user agents whose facts (automation test, platform) are memoised. @default 4096 */
   readonly userAgentCacheSize?: number
 }
 
@@ -132,7 +132,7 @@ export function createPrincipalExtractor(options: PrincipalOptions): PrincipalEx
   const apiHeaders = options.apiKey?.headers ?? ['x-api-key']
   const sessionCookies = options.sessionCookies ?? ['sid', 'session', 'connect.sid']
   const tlsHeader = options.tlsFingerprintHeader?.toLowerCase()
-  const isAutomation = createAutomationTest(options.userAgentCacheSize ?? 4096)
+  const agentFacts = createUserAgentFacts(options.userAgentCacheSize ?? 4096)
   const digest = (ns: string, value: string): string => digestHex(keyer.digest(ns, value))
   const deviceCacheSize = options.userAgentCacheSize ?? 4096
   const devices = new Map<string, string>()
@@ -249,7 +249,7 @@ export function createPrincipalExtractor(options: PrincipalOptions): PrincipalEx
       ip: address.ip,
       userAgent: ua,
       referer: headers['referer'] !== undefined,
-      anomalies: computeAnomalies(request.method, headers, isAutomation, request.secure === true),
+      anomalies: computeAnomalies(request.method, headers, agentFacts, request.secure === true),
     }
     return { principals, client, words: address.words, hasAccount: accountId !== undefined }
   }

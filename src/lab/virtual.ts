@@ -11,7 +11,7 @@ import {
   type Principal,
   type RouteMatch,
 } from '../core/index.ts'
-import { computeAnomalies, createAutomationTest } from '../http/index.ts'
+import { computeAnomalies, createUserAgentFacts } from '../http/index.ts'
 import { createExposureCache, exposeResponse, memoKeyer } from './exposures.ts'
 import {
   handleShopRequest,
@@ -119,7 +119,7 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
   const lean = options.lean ?? false
   const expose = createExposureCache(catalogue, keyer)
   const exposeUncached = exposeResponse.bind(undefined, catalogue, keyer)
-  const isAutomation = createAutomationTest()
+  const agentFacts = createUserAgentFacts()
   const records: ActorRecord[] = actors.map((a) => ({
     id: a.id,
     profile: a.profile,
@@ -175,7 +175,7 @@ export function runVirtual(options: VirtualRunOptions): VirtualRunResult {
       if (s.acceptLanguage !== '') headers['accept-language'] = s.acceptLanguage
       facts = {
         device: principal('device', `${s.stack}|${s.userAgent}|${s.acceptLanguage}`),
-        anomalies: computeAnomalies('GET', headers, isAutomation, false),
+        anomalies: computeAnomalies('GET', headers, agentFacts, false),
       }
       byLang.set(s.acceptLanguage, facts)
     }
