@@ -3,7 +3,7 @@
 // Usage: npm run build:wasm   (test/keyer/siphash-wasm.test.ts fails when the two differ)
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { assembleSipHash } from '../test/keyer/support/assemble.ts'
+import { assembleSipHash } from './assemble-siphash.ts'
 
 const out = join(import.meta.dirname, '../src/keyer/siphash-wasm-binary.ts')
 const bytes = await assembleSipHash()

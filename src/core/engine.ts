@@ -391,6 +391,8 @@ export function createEngine(options: EngineOptions): Engine {
       rank = maxRank
       action = ACTIONS[rank]!
     }
+    // The actor, when the renewal check below already walked it.
+    let walked: Actor | undefined
     if (live !== undefined) {
       const liveRank = actionRank(live.action)
       const own = live.principal === principal
@@ -418,9 +420,9 @@ export function createEngine(options: EngineOptions): Engine {
             const last = reached.get(live)
             if (last !== undefined && timeMs - last < escalation.after) return
             reached.set(live, timeMs)
-            const actor = linking ? actors.actorOf(principal) : undefined
-            if (actor === undefined || sameActor(actor, live)) {
-              if (actor !== undefined) reach(actor.linked, live, liveRank, timeMs)
+            walked = linking ? actors.actorOf(principal) : undefined
+            if (walked === undefined || sameActor(walked, live)) {
+              if (walked !== undefined) reach(walked.linked, live, liveRank, timeMs)
               ledger.recheckAt(Math.min(timeMs + escalation.after, live.timeMs + life / 2))
               return
             }
@@ -432,7 +434,7 @@ export function createEngine(options: EngineOptions): Engine {
     }
     const lapses =
       live === undefined || live.principal !== principal ? ledger.lapse() : ledger.lapses
-    const actor = linking ? actors.actorOf(principal) : { id: principal, linked: [] }
+    const actor = walked ?? (linking ? actors.actorOf(principal) : { id: principal, linked: [] })
     const decision: Decision = {
       principal,
       actor: actor.id,

@@ -17,6 +17,14 @@ export interface UserAgentFacts {
   readonly platform: string
 }
 
+function factsOf(userAgent: string, automation: boolean): UserAgentFacts {
+  return {
+    automation,
+    chromium: userAgent.includes('Chrome/') || userAgent.includes('Chromium/'),
+    platform: uaPlatform(userAgent),
+  }
+}
+
 /**
  * The facts of a user agent, memoised per distinct string in a bounded map: the isbot pattern is
  * a long alternation and the platform a string scan, real traffic repeats a few hundred agents,
@@ -27,11 +35,7 @@ export function createUserAgentFacts(capacity = 4096): (userAgent: string) => Us
   return (userAgent) => {
     const hit = cache.get(userAgent)
     if (hit !== undefined) return hit
-    const facts: UserAgentFacts = {
-      automation: isbot(userAgent),
-      chromium: userAgent.includes('Chrome/') || userAgent.includes('Chromium/'),
-      platform: uaPlatform(userAgent),
-    }
+    const facts = factsOf(userAgent, isbot(userAgent))
     if (cache.size >= capacity) cache.delete(cache.keys().next().value as string)
     cache.set(userAgent, facts)
     return facts
@@ -77,14 +81,7 @@ export function computeAnomalies(
   if (headers['accept-language'] === undefined) bits |= ANOMALY.noAcceptLanguage
   if (ua !== undefined && ua !== '') {
     const known = agent(ua)
-    const facts =
-      typeof known === 'boolean'
-        ? {
-            automation: known,
-            chromium: ua.includes('Chrome/') || ua.includes('Chromium/'),
-            platform: uaPlatform(ua),
-          }
-        : known
+    const facts = typeof known === 'boolean' ? factsOf(ua, known) : known
     if (facts.automation) bits |= ANOMALY.automationAgent
     const hints = one(headers, 'sec-ch-ua')
     if (hints !== undefined) {

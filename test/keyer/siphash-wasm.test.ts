@@ -9,7 +9,7 @@ import {
   wasmSipHash,
 } from '../../src/keyer/index.ts'
 import { SIPHASH_WASM_BASE64 } from '../../src/keyer/siphash-wasm-binary.ts'
-import { assembleSipHash } from './support/assemble.ts'
+import { assembleSipHash } from '../../scripts/assemble-siphash.ts'
 
 const SECRET = 'a-test-secret-of-sufficient-length'
 

@@ -1,7 +1,7 @@
-// The WebAssembly text of the SipHash keyer assembled with wabt: shared by the build script and
-// the test that checks the committed binary against its source.
+// The WebAssembly text of the SipHash keyer assembled with wabt (a dev dependency): shared by
+// build-siphash-wasm.ts and the test that checks the committed binary against its source.
 import wabtInit from 'wabt'
-import { sipHashWat } from '../../../src/keyer/siphash-wat.ts'
+import { sipHashWat } from '../src/keyer/siphash-wat.ts'
 
 /** The binary that `sipHashWat()` assembles to. */
 export async function assembleSipHash(): Promise<Uint8Array> {
